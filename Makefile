@@ -1,0 +1,49 @@
+# lienthong — two commands for a fresh machine: `make demo` and `make test`.
+# Each installs what it needs (virtualenv, packages, database schema) and starts
+# RabbitMQ and PostgreSQL when they are stopped.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+.PHONY: demo test lint typecheck pytest services migrate serve bench clean help
+
+help:
+	@echo "make demo   — start services, set up the development CA and two agencies, run the demo"
+	@echo "make test   — ruff, mypy --strict and pytest against the real RabbitMQ and PostgreSQL"
+	@echo "make serve  — run the hub (lienthong serve)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip 2>/dev/null || true
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+services:
+	@bash scripts/services.sh
+
+migrate: $(STAMP) services
+	$(BIN)/lienthong migrate
+
+demo: $(STAMP) services
+	$(BIN)/lienthong demo $(ARGS)
+
+serve: $(STAMP) services
+	$(BIN)/lienthong serve $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check hub adapters tests
+	$(BIN)/ruff format --check hub adapters tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) services
+	$(BIN)/pytest $(ARGS)
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
