@@ -1,0 +1,151 @@
+"""Settings from the environment (the contract's variables and defaults), validated at start.
+
+A wrong value stops the program with one line that names the variable, what is wrong and
+how to fix it (:class:`hub.errors.ConfigError`); nothing falls back silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+from hub.errors import ConfigError
+
+DEFAULTS: Mapping[str, str] = {
+    "LIENTHONG_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/",
+    "LIENTHONG_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/lienthong",
+    "LIENTHONG_HTTP": "127.0.0.1:8080",
+    "LIENTHONG_HOME": "./.lienthong",
+    "LIENTHONG_MAX_PACKAGE_BYTES": "67108864",
+}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AmqpSettings:
+    url: str
+    vhost: str
+    user: str
+    password: str
+    host: str
+    management_url: str
+    """RabbitMQ's management HTTP API, e.g. ``http://127.0.0.1:15672/api``."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Settings:
+    amqp: AmqpSettings
+    database_url: str
+    http_host: str
+    http_port: int
+    home: Path
+    max_package_bytes: int
+
+    @property
+    def database_name(self) -> str:
+        return urlsplit(self.database_url).path.lstrip("/")
+
+    @property
+    def ca_dir(self) -> Path:
+        return self.home / "ca"
+
+    @property
+    def hub_dir(self) -> Path:
+        return self.home / "hub"
+
+    @property
+    def agencies_dir(self) -> Path:
+        return self.home / "agencies"
+
+    @property
+    def hub_key_path(self) -> Path:
+        return self.hub_dir / "key.pem"
+
+    @property
+    def hub_cert_path(self) -> Path:
+        return self.hub_dir / "cert.pem"
+
+
+def _amqp(url: str, management: str | None) -> AmqpSettings:
+    parts = urlsplit(url)
+    if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
+        raise ConfigError(
+            f"LIENTHONG_AMQP_URL={url!r} is not an AMQP URL; "
+            "use the form amqp://user:password@host:5672/vhost"
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise ConfigError(f"LIENTHONG_AMQP_URL={url!r} has a bad port: {exc}") from exc
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    vhost = unquote(path) if path else "/"
+    if management is None:
+        scheme = "https" if parts.scheme == "amqps" else "http"
+        management = f"{scheme}://{parts.hostname}:15672/api"
+    elif not management.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"LIENTHONG_AMQP_MANAGEMENT_URL={management!r} is not an http(s) URL; "
+            "use the form http://127.0.0.1:15672/api"
+        )
+    return AmqpSettings(
+        url=url,
+        vhost=vhost,
+        user=unquote(parts.username or "guest"),
+        password=unquote(parts.password or "guest"),
+        host=parts.hostname,
+        management_url=management.rstrip("/"),
+    )
+
+
+def _database(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+        raise ConfigError(
+            f"LIENTHONG_DATABASE_URL={url!r} is not a PostgreSQL URL with a database name; "
+            "use the form postgresql://user@host:5432/lienthong"
+        )
+    return url
+
+
+def _http(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(
+            f"LIENTHONG_HTTP={value!r} is not host:port; use for example 127.0.0.1:8080"
+        )
+    return host.strip("[]"), int(port)
+
+
+def _size(value: str) -> int:
+    if not value.isdigit() or int(value) <= 0:
+        raise ConfigError(
+            f"LIENTHONG_MAX_PACKAGE_BYTES={value!r} is not a positive whole number of bytes; "
+            "use for example 67108864 (64 MiB)"
+        )
+    return int(value)
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check the settings; raise :class:`ConfigError` naming the first bad one."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str:
+        value = env.get(name, "").strip()
+        return value or DEFAULTS[name]
+
+    host, port = _http(get("LIENTHONG_HTTP"))
+    return Settings(
+        amqp=_amqp(get("LIENTHONG_AMQP_URL"), env.get("LIENTHONG_AMQP_MANAGEMENT_URL") or None),
+        database_url=_database(get("LIENTHONG_DATABASE_URL")),
+        http_host=host,
+        http_port=port,
+        home=Path(get("LIENTHONG_HOME")).expanduser().resolve(),
+        max_package_bytes=_size(get("LIENTHONG_MAX_PACKAGE_BYTES")),
+    )
+
+
+def vhost_path(vhost: str) -> str:
+    """The vhost as it goes into a management API path (``/`` becomes ``%2F``)."""
+    return quote(vhost, safe="")

@@ -1,0 +1,68 @@
+"""One error tree for the hub.
+
+Every refusal of a package is a :class:`PackageRejected` carrying one of the contract's
+stable codes (``docs/PROTOCOL.md``) and a message a person can act on. Everything that is
+not about a package (a wrong setting, a service that cannot be reached, an operator's wrong
+command) is a :class:`HubError` of another branch. Driver exceptions are translated once, at
+the edge that calls the driver, keeping ``from exc``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    """The contract's error codes (``Receipt/Code``). These keep their meaning forever."""
+
+    XML_MALFORMED = "XML_MALFORMED"
+    XML_FORBIDDEN = "XML_FORBIDDEN"
+    TOO_LARGE = "TOO_LARGE"
+    SCHEMA_INVALID = "SCHEMA_INVALID"
+    SIGNATURE_MISSING = "SIGNATURE_MISSING"
+    SIGNATURE_INVALID = "SIGNATURE_INVALID"
+    ALGORITHM_WEAK = "ALGORITHM_WEAK"
+    CERT_UNTRUSTED = "CERT_UNTRUSTED"
+    CERT_EXPIRED = "CERT_EXPIRED"
+    CERT_REVOKED = "CERT_REVOKED"
+    SENDER_MISMATCH = "SENDER_MISMATCH"
+    SENDER_SUSPENDED = "SENDER_SUSPENDED"
+    RECIPIENT_UNKNOWN = "RECIPIENT_UNKNOWN"
+    RECIPIENT_SUSPENDED = "RECIPIENT_SUSPENDED"
+    REFERENCE_UNKNOWN = "REFERENCE_UNKNOWN"
+    DUPLICATE_DOCUMENT = "DUPLICATE_DOCUMENT"
+    STATUS_INVALID = "STATUS_INVALID"
+
+
+class HubError(Exception):
+    """Root of every error the hub raises on purpose."""
+
+
+class ConfigError(HubError):
+    """A setting is missing or wrong. The message says which and how to fix it."""
+
+
+class ServiceUnavailable(HubError):
+    """RabbitMQ, its management API or PostgreSQL cannot be reached or refused us."""
+
+
+class RegistryError(HubError):
+    """An operator's registry command cannot be carried out (unknown agency, bad id …)."""
+
+
+class PackageRejected(HubError):
+    """A submission is refused with a contract code; the message goes into the receipt."""
+
+    def __init__(self, code: Code, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+class CertificateRefused(RegistryError):
+    """A certificate cannot be registered or trusted; ``code`` says why in contract terms."""
+
+    def __init__(self, code: Code, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
