@@ -1,0 +1,55 @@
+"""Connections to PostgreSQL; driver errors become :class:`ServiceUnavailable` here, once."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from hub.errors import ServiceUnavailable
+
+_DRIVER_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, socket.gaierror)
+
+
+def _where(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+async def connect(url: str, *, timeout: float = 10.0) -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(url, timeout=timeout)
+    except asyncpg.InvalidCatalogNameError as exc:
+        raise ServiceUnavailable(
+            f"PostgreSQL database at {_where(url)} does not exist: run `lienthong migrate`"
+        ) from exc
+    except _DRIVER_ERRORS as exc:
+        raise ServiceUnavailable(
+            f"cannot reach PostgreSQL at {_where(url)} ({type(exc).__name__}: {exc}); "
+            "is it running? (scripts/services.sh starts it) "
+            "Check LIENTHONG_DATABASE_URL."
+        ) from exc
+
+
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    try:
+        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, timeout=10)
+    except asyncpg.InvalidCatalogNameError as exc:
+        raise ServiceUnavailable(
+            f"PostgreSQL database at {_where(url)} does not exist: run `lienthong migrate`"
+        ) from exc
+    except _DRIVER_ERRORS as exc:
+        raise ServiceUnavailable(
+            f"cannot reach PostgreSQL at {_where(url)} ({type(exc).__name__}: {exc}); "
+            "is it running? Check LIENTHONG_DATABASE_URL."
+        ) from exc
+    assert pool is not None
+    return pool
