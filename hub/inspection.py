@@ -1,0 +1,56 @@
+"""The pure checks of one submission, in the contract's order, up to the signature.
+
+``inspect`` takes bytes and what the submission says it is, and returns the parsed package or
+raises :class:`PackageRejected` with the first failing check's code. It does no I/O: trust,
+registry and records are decided by the pipeline with what this returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from hub import package, schema, signature, xmlsafe
+from hub.schema import Kind
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Inspected:
+    kind: Kind
+    tree: etree._ElementTree
+    signature: etree._Element
+    document: package.DocumentPackage | None
+    status: package.StatusPackage | None
+
+    @property
+    def document_id(self) -> str:
+        if self.document is not None:
+            return self.document.document_id
+        assert self.status is not None
+        return self.status.document_id
+
+    @property
+    def sender(self) -> str:
+        if self.document is not None:
+            return self.document.sender
+        assert self.status is not None
+        return self.status.sender
+
+
+def inspect(data: bytes, kind: Kind, *, max_bytes: int) -> Inspected:
+    tree = xmlsafe.parse(data, max_bytes=max_bytes)
+    schema.validate(tree, kind)
+    root = tree.getroot()
+    located = signature.locate(root)
+    if kind is Kind.EDOC:
+        return Inspected(
+            kind=kind,
+            tree=tree,
+            signature=located,
+            document=package.read_document(root),
+            status=None,
+        )
+    return Inspected(
+        kind=kind, tree=tree, signature=located, document=None, status=package.read_status(root)
+    )

@@ -1,0 +1,144 @@
+"""edXML packages as frozen value objects, read from a schema-valid tree.
+
+Reading happens only after schema validation, so required elements are present; values the
+hub depends on (sender, recipients, DocumentId, BussinessDocType, Priority, StatusCode) come
+from here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from lxml import etree
+
+from hub.schema import EDXML_NS
+
+_N = f"{{{EDXML_NS}}}"
+
+
+def _path(*steps: str) -> str:
+    return "/".join(_N + step for step in steps)
+
+
+class BusinessType(IntEnum):
+    NEW = 0
+    REVOKE = 1
+    UPDATE = 2
+    REPLACE = 3
+
+
+URGENT_PRIORITIES = frozenset({3, 4})  # hỏa tốc, hỏa tốc hẹn giờ
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReceiverChange:
+    organ_id: str
+    added: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Replacement:
+    document_id: str
+    organ_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DocumentPackage:
+    sender: str
+    recipients: tuple[str, ...]
+    document_id: str
+    business_type: BusinessType
+    priority: int
+    subject: str | None
+    referenced_document_id: str | None
+    """``TraceHeaderList/Bussiness/DocumentId``: the document an update changes."""
+    receiver_changes: tuple[ReceiverChange, ...]
+    replacements: tuple[Replacement, ...]
+
+    @property
+    def urgent(self) -> bool:
+        return self.priority in URGENT_PRIORITIES
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StatusPackage:
+    sender: str
+    document_sender: str
+    """``ResponseFor/OrganId``: the agency that sent the document the status is about."""
+    document_id: str
+    status_code: str
+    description: str | None
+    staff: str | None
+    timestamp: str
+
+
+def _text(element: etree._Element, path: str) -> str | None:
+    value = element.findtext(path)
+    return value.strip() if value is not None else None
+
+
+def _required(element: etree._Element, path: str) -> str:
+    value = _text(element, path)
+    if value is None:  # the schema makes this unreachable; keep the type honest
+        raise ValueError(f"{path} missing after schema validation")
+    return value
+
+
+def read_document(root: etree._Element) -> DocumentPackage:
+    header = root.find(_path("edXMLEnvelope", "edXMLHeader"))
+    assert header is not None
+    message = header.find(_N + "MessageHeader")
+    assert message is not None
+    business = header.find(_path("TraceHeaderList", "Bussiness"))
+    assert business is not None
+    recipients: list[str] = []
+    for value in message.iterfind(_path("To", "OrganId")):
+        organ = (value.text or "").strip()
+        if organ not in recipients:
+            recipients.append(organ)
+    changes = tuple(
+        ReceiverChange(
+            organ_id=_required(receiver, _N + "OrganId"),
+            added=_required(receiver, _N + "ReceiverType") == "1",
+        )
+        for receiver in business.iterfind(
+            _path("BussinessDocumentInfo", "ReceiverList", "Receiver")
+        )
+    )
+    replacements = tuple(
+        Replacement(
+            document_id=_required(info, _N + "DocumentId"),
+            organ_ids=tuple(
+                (o.text or "").strip() for o in info.iterfind(_path("OrganIdList", "OrganId"))
+            ),
+        )
+        for info in business.iterfind(_path("ReplacementInfoList", "ReplacementInfo"))
+    )
+    priority = _text(message, _path("OtherInfo", "Priority"))
+    return DocumentPackage(
+        sender=_required(message, _path("From", "OrganId")),
+        recipients=tuple(recipients),
+        document_id=_required(message, _N + "DocumentId"),
+        business_type=BusinessType(int(_required(business, _N + "BussinessDocType"))),
+        priority=int(priority) if priority else 0,
+        subject=_text(message, _N + "Subject"),
+        referenced_document_id=_text(business, _N + "DocumentId"),
+        receiver_changes=changes,
+        replacements=replacements,
+    )
+
+
+def read_status(root: etree._Element) -> StatusPackage:
+    message = root.find(_path("edXMLEnvelope", "edXMLHeader", "MessageHeader"))
+    assert message is not None
+    staff = message.find(_N + "StaffInfo")
+    return StatusPackage(
+        sender=_required(message, _path("From", "OrganId")),
+        document_sender=_required(message, _path("ResponseFor", "OrganId")),
+        document_id=_required(message, _path("ResponseFor", "DocumentId")),
+        status_code=_required(message, _N + "StatusCode"),
+        description=_text(message, _N + "Description"),
+        staff=_text(staff, _N + "Staff") if staff is not None else None,
+        timestamp=_required(message, _N + "Timestamp"),
+    )
