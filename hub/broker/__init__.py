@@ -1,0 +1,1 @@
+"""RabbitMQ edge: the topology (exchanges, queues, bindings) and the management API."""

@@ -1,0 +1,290 @@
+"""``lienthong``: the hub's command line (contract: docs/PROTOCOL.md, "Command line")."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from cryptography import x509
+from rich.console import Console
+from rich.table import Table
+
+from hub import config, home, logs, pki, registry
+from hub.db import connect
+from hub.db.migrate import migrate as run_migrations
+from hub.errors import CertificateRefused, Code, HubError
+from hub.session import open_session
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="lienthong",
+    help="lienthong — the national electronic document interchange hub (Trục liên thông văn bản).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+ca_app = typer.Typer(help="Certificate authorities the hub trusts.", no_args_is_help=True)
+agency_app = typer.Typer(
+    help="Agencies: register, suspend, resume, certificates.", no_args_is_help=True
+)
+cert_app = typer.Typer(help="An agency's signing certificates.", no_args_is_help=True)
+app.add_typer(ca_app, name="ca")
+app.add_typer(agency_app, name="agency")
+agency_app.add_typer(cert_app, name="cert")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def run(work: Callable[[config.Settings], Coroutine[Any, Any, T]]) -> T:
+    """Load settings, run ``work``, and turn any hub error into one clear line and exit 1."""
+    logs.configure("WARNING", quiet_drivers=True)
+    try:
+        settings = config.load()
+        return asyncio.run(work(settings))
+    except HubError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _warn(lines: tuple[str, ...] | list[str]) -> None:
+    for line in lines:
+        err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Create the database if missing and apply the schema migrations (idempotent)."""
+
+    async def work(settings: config.Settings) -> None:
+        report = await run_migrations(settings.database_url)
+        if report.created_database:
+            out.print(f"created database {report.database}")
+        if report.applied:
+            out.print(f"applied {', '.join(report.applied)}")
+        out.print(f"database {report.database} is at schema version {report.current_version}")
+
+    run(work)
+
+
+@ca_app.command("init")
+def ca_init() -> None:
+    """Make a development CA and the hub's signing key under LIENTHONG_HOME, and trust the CA."""
+
+    async def work(settings: config.Settings) -> None:
+        made = home.init_dev_ca(settings)
+        db = await connect(settings.database_url)
+        try:
+            trusted, warnings = await registry.trust_ca(db, made.ca.cert, source="development")
+        finally:
+            await db.close()
+        _warn(warnings)
+        state = "created" if made.created_ca else "kept"
+        out.print(f"{state} development CA {made.ca.cert_path}")
+        state = "created" if made.created_hub else "kept"
+        out.print(
+            f"{state} hub signing key {made.hub.key_path} and certificate {made.hub.cert_path}"
+        )
+        out.print("the development CA is " + ("now trusted" if trusted else "already trusted"))
+
+    run(work)
+
+
+@ca_app.command("trust")
+def ca_trust(pem: Annotated[Path, typer.Argument(help="the CA certificate (PEM or DER)")]) -> None:
+    """Trust another CA (an agency's real CA)."""
+
+    async def work(settings: config.Settings) -> None:
+        certs = _read_certificates(pem)
+        db = await connect(settings.database_url)
+        try:
+            for cert in certs:
+                trusted, warnings = await registry.trust_ca(db, cert, source="operator")
+                _warn(warnings)
+                verb = "now trusted" if trusted else "already trusted"
+                out.print(f"{cert.subject.rfc4514_string()}: {verb}", highlight=False)
+        finally:
+            await db.close()
+
+    run(work)
+
+
+def _read_certificates(path: Path) -> list[x509.Certificate]:
+    try:
+        return pki.load_certificates(path.read_bytes())
+    except OSError as exc:
+        raise CertificateRefused(Code.CERT_UNTRUSTED, f"cannot read {path}: {exc}") from exc
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise HubError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+@agency_app.command("add")
+def agency_add(
+    organ_id: Annotated[str, typer.Argument(help="OrganId, e.g. 000.00.00.G22")],
+    name: Annotated[str, typer.Option("--name", help="the agency's name")],
+    cert: Annotated[
+        list[Path] | None, typer.Option("--cert", help="a signing certificate (PEM); repeatable")
+    ] = None,
+    issue: Annotated[
+        bool, typer.Option("--issue", help="make a key and certificate from the development CA")
+    ] = False,
+    legacy: Annotated[
+        bool, typer.Option("--legacy", help="accept an OrganId not of the national form")
+    ] = False,
+    key_type: Annotated[str, typer.Option("--key-type", help="with --issue: rsa or ec")] = "rsa",
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Register an agency: broker user, permissions, inboxes, gateway token, certificates."""
+
+    async def work(settings: config.Settings) -> registry.AgencyCredentials:
+        request = registry.AgencyRequest(
+            organ_id=organ_id,
+            name=name,
+            certificates=tuple(_read(p) for p in cert or ()),
+            issue=issue,
+            legacy=legacy,
+            key_kind=key_type,
+        )
+        async with open_session(settings) as session:
+            return await registry.add_agency(
+                session.db, session.management, session.channel, settings, request
+            )
+
+    credentials = run(work)
+    _warn(credentials.warnings)
+    if as_json:
+        sys.stdout.write(json.dumps(credentials.as_json(), ensure_ascii=False) + "\n")
+        return
+    out.print(f"registered agency {credentials.organ_id} ({credentials.name})", highlight=False)
+    out.print(f"  RabbitMQ user      {credentials.amqp_user}")
+    out.print(f"  RabbitMQ password  {credentials.amqp_password}   (shown once)")
+    out.print(f"  gateway token      {credentials.http_token}   (shown once)")
+    for c in credentials.certificates:
+        out.print(
+            f"  certificate        {c.subject} {c.key_type} until {c.not_after[:10]}",
+            highlight=False,
+        )
+    if credentials.key_path is not None:
+        out.print(f"  key                {credentials.key_path}")
+        out.print(f"  certificate file   {credentials.cert_path}")
+
+
+@agency_app.command("list")
+def agency_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List registered agencies with their state and certificates."""
+
+    async def work(settings: config.Settings) -> list[dict[str, object]]:
+        db = await connect(settings.database_url)
+        try:
+            rows = await registry.list_agencies(db)
+        finally:
+            await db.close()
+        return [
+            {
+                "organ_id": r["organ_id"],
+                "name": r["name"],
+                "state": r["state"],
+                "legacy_id": r["legacy_id"],
+                "certificates": r["certificates"],
+                "latest_cert_expiry": r["latest_cert_expiry"].isoformat()
+                if r["latest_cert_expiry"]
+                else None,
+                "last_seen_at": r["last_seen_at"].isoformat() if r["last_seen_at"] else None,
+            }
+            for r in rows
+        ]
+
+    agencies = run(work)
+    if as_json:
+        sys.stdout.write(json.dumps(agencies, ensure_ascii=False) + "\n")
+        return
+    table = Table("OrganId", "name", "state", "certificates", "latest expiry", "last seen")
+    for a in agencies:
+        table.add_row(
+            str(a["organ_id"]),
+            str(a["name"]),
+            str(a["state"]),
+            str(a["certificates"]),
+            str(a["latest_cert_expiry"] or "")[:10],
+            str(a["last_seen_at"] or "never")[:19],
+        )
+    out.print(table)
+
+
+def _set_state(organ_id: str, state: str) -> None:
+    async def work(settings: config.Settings) -> bool:
+        db = await connect(settings.database_url)
+        try:
+            return await registry.set_state(db, organ_id, state)
+        finally:
+            await db.close()
+
+    changed = run(work)
+    verb = "suspended" if state == "suspended" else "resumed"
+    out.print(f"agency {organ_id} {verb}" if changed else f"agency {organ_id} was already {state}")
+
+
+@agency_app.command("suspend")
+def agency_suspend(organ_id: str) -> None:
+    """Refuse the agency's new submissions and new packages addressed to it."""
+    _set_state(organ_id, "suspended")
+
+
+@agency_app.command("resume")
+def agency_resume(organ_id: str) -> None:
+    """Lift a suspension."""
+    _set_state(organ_id, "active")
+
+
+@cert_app.command("add")
+def agency_cert_add(
+    organ_id: str,
+    pem: Annotated[Path, typer.Argument(help="the certificate (PEM), intermediates after it")],
+) -> None:
+    """Register another signing certificate for an agency (a renewal)."""
+
+    async def work(
+        settings: config.Settings,
+    ) -> tuple[registry.RegisteredCertificate, tuple[str, ...]]:
+        db = await connect(settings.database_url)
+        try:
+            return await registry.add_certificate(db, organ_id, _read(pem))
+        finally:
+            await db.close()
+
+    registered, warnings = run(work)
+    _warn(warnings)
+    out.print(
+        f"registered certificate {registered.subject} ({registered.key_type}, until "
+        f"{registered.not_after[:10]}) for {organ_id}; fingerprint {registered.fingerprint}",
+        highlight=False,
+    )
+
+
+@app.command("demo")
+def demo_command(
+    once: Annotated[bool, typer.Option("--once", help="exit when done")] = False,
+) -> None:
+    """Set up the development CA and two sample agencies, and say what was done."""
+    from hub import demo
+
+    run(lambda settings: demo.run(settings, once=once, console=out))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

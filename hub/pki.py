@@ -1,0 +1,323 @@
+"""X.509 for the hub, pure: development CA, issuing, and the checks a certificate must pass.
+
+The registry refuses a certificate that does not chain to a trusted CA (``CERT_UNTRUSTED``)
+or has a weak key or signature hash (``ALGORITHM_WEAK``), and accepts — with a warning — one
+that is expired or not yet valid, because renewals are registered ahead of time and old
+certificates stay on record to verify old documents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificateIssuerPrivateKeyTypes,
+    CertificatePublicKeyTypes,
+)
+from cryptography.x509.oid import NameOID
+
+from hub.errors import CertificateRefused, Code
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+MIN_RSA_BITS = 2048
+MIN_EC_BITS = 256
+WEAK_HASHES = ("sha1", "md5")
+MAX_CHAIN = 6
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def fingerprint(cert: x509.Certificate) -> bytes:
+    """SHA-256 of the DER certificate: how the hub names an exact certificate."""
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest()
+
+
+def load_certificates(data: bytes) -> list[x509.Certificate]:
+    """Every certificate in a PEM bundle, or the single certificate of a DER file."""
+    if b"-----BEGIN" in data:
+        try:
+            return x509.load_pem_x509_certificates(data)
+        except ValueError as exc:
+            raise CertificateRefused(Code.CERT_UNTRUSTED, f"not a PEM certificate: {exc}") from exc
+    try:
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise CertificateRefused(
+            Code.CERT_UNTRUSTED, f"not a certificate (neither PEM nor DER): {exc}"
+        ) from exc
+
+
+def pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def key_pem(key: PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def load_private_key(data: bytes) -> PrivateKey:
+    key = serialization.load_pem_private_key(data, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise ValueError(f"unsupported key type {type(key).__name__}: use RSA or ECDSA")
+    return key
+
+
+def describe_key(key: CertificatePublicKeyTypes) -> str:
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA-{key.key_size}"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC-{key.curve.name}"
+    return type(key).__name__.removeprefix("_").removesuffix("PublicKey")
+
+
+def check_key_strength(cert: x509.Certificate, *, role: str) -> None:
+    """Refuse RSA under 2048 bits, EC under 256 bits and every other key type."""
+    key = cert.public_key()
+    subject = cert.subject.rfc4514_string()
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise CertificateRefused(
+                Code.ALGORITHM_WEAK,
+                f"{role} {subject} has an RSA key of {key.key_size} bits; "
+                f"at least {MIN_RSA_BITS} are required",
+            )
+        return
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        if key.curve.key_size < MIN_EC_BITS:
+            raise CertificateRefused(
+                Code.ALGORITHM_WEAK,
+                f"{role} {subject} has an EC key on {key.curve.name}; "
+                f"use a curve of at least {MIN_EC_BITS} bits (P-256 or stronger)",
+            )
+        return
+    raise CertificateRefused(
+        Code.ALGORITHM_WEAK,
+        f"{role} {subject} has a {describe_key(key)} key; only RSA and ECDSA are accepted",
+    )
+
+
+def check_signature_hash(cert: x509.Certificate, *, role: str) -> None:
+    algorithm = cert.signature_hash_algorithm
+    if algorithm is not None and algorithm.name in WEAK_HASHES:
+        raise CertificateRefused(
+            Code.ALGORITHM_WEAK,
+            f"{role} {cert.subject.rfc4514_string()} is signed with {algorithm.name.upper()}; "
+            "SHA-256 or stronger is required",
+        )
+
+
+def is_ca(cert: x509.Certificate) -> bool:
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return False
+    return constraints.ca
+
+
+def validity_warning(cert: x509.Certificate, now: dt.datetime, *, role: str) -> str | None:
+    subject = cert.subject.rfc4514_string()
+    if now < cert.not_valid_before_utc:
+        return f"{role} {subject} is not valid until {cert.not_valid_before_utc:%Y-%m-%d %H:%M}Z"
+    if now > cert.not_valid_after_utc:
+        return f"{role} {subject} expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M}Z"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChainCheck:
+    """What registering a certificate established."""
+
+    certificate: x509.Certificate
+    anchor: x509.Certificate
+    """The trusted CA the certificate chains to."""
+    warnings: tuple[str, ...]
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
+        return False
+    return True
+
+
+def check_chain(
+    leaf: x509.Certificate,
+    *,
+    intermediates: Sequence[x509.Certificate] = (),
+    trusted: Iterable[x509.Certificate],
+    now: dt.datetime | None = None,
+) -> ChainCheck:
+    """Check that ``leaf`` chains to one of ``trusted`` through ``intermediates``.
+
+    Raises :class:`CertificateRefused` (``CERT_UNTRUSTED`` or ``ALGORITHM_WEAK``); validity
+    periods only produce warnings here — the signature check decides ``CERT_EXPIRED``.
+    """
+    now = now or utcnow()
+    anchors = {fingerprint(c): c for c in trusted}
+    check_key_strength(leaf, role="certificate")
+    check_signature_hash(leaf, role="certificate")
+    warnings: list[str] = []
+    warning = validity_warning(leaf, now, role="certificate")
+    if warning:
+        warnings.append(warning)
+    current = leaf
+    for _ in range(MAX_CHAIN):
+        if fingerprint(current) in anchors and current is not leaf:
+            return ChainCheck(certificate=leaf, anchor=current, warnings=tuple(warnings))
+        anchor = next((a for a in anchors.values() if _issued_by(current, a)), None)
+        if anchor is not None:
+            return ChainCheck(certificate=leaf, anchor=anchor, warnings=tuple(warnings))
+        step = next((c for c in intermediates if c is not current and _issued_by(current, c)), None)
+        if step is None:
+            break
+        if not is_ca(step):
+            raise CertificateRefused(
+                Code.CERT_UNTRUSTED,
+                f"{step.subject.rfc4514_string()} issued {current.subject.rfc4514_string()} "
+                "but is not a CA certificate",
+            )
+        check_key_strength(step, role="intermediate CA")
+        check_signature_hash(step, role="intermediate CA")
+        current = step
+    raise CertificateRefused(
+        Code.CERT_UNTRUSTED,
+        f"certificate {leaf.subject.rfc4514_string()} (issuer {leaf.issuer.rfc4514_string()}) "
+        "does not chain to a CA this hub trusts; trust its CA first with "
+        "`lienthong ca trust <ca.pem>`",
+    )
+
+
+def check_trust_anchor(cert: x509.Certificate, now: dt.datetime | None = None) -> tuple[str, ...]:
+    """Checks before trusting a CA; returns warnings, raises on a refusal."""
+    if not is_ca(cert):
+        raise CertificateRefused(
+            Code.CERT_UNTRUSTED,
+            f"{cert.subject.rfc4514_string()} is not a CA certificate "
+            "(basicConstraints CA:TRUE is missing)",
+        )
+    check_key_strength(cert, role="CA")
+    warning = validity_warning(cert, now or utcnow(), role="CA")
+    return (warning,) if warning else ()
+
+
+# --- issuing (development CA) ---------------------------------------------------------------
+
+
+def new_key(kind: str = "rsa") -> PrivateKey:
+    if kind == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if kind == "ec":
+        return ec.generate_private_key(ec.SECP256R1())
+    raise ValueError(f"unknown key kind {kind!r}: use rsa or ec")
+
+
+def _name(common_name: str, organ_id: str | None = None) -> x509.Name:
+    attributes = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "lienthong"),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ]
+    if organ_id is not None:
+        attributes.append(x509.NameAttribute(NameOID.USER_ID, organ_id))
+    return x509.Name(attributes)
+
+
+def make_ca(common_name: str, *, days: int = 3650) -> tuple[PrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP384R1())
+    name = _name(common_name)
+    now = utcnow()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA384())
+    )
+    return key, cert
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IssueRequest:
+    common_name: str
+    organ_id: str | None = None
+    key_kind: str = "rsa"
+    not_before: dt.datetime | None = None
+    days: int = 730
+
+
+def issue(
+    ca_key: CertificateIssuerPrivateKeyTypes,
+    ca_cert: x509.Certificate,
+    request: IssueRequest,
+    *,
+    key: PrivateKey | None = None,
+) -> tuple[PrivateKey, x509.Certificate]:
+    """A signing key and certificate from the development CA (signature, non-repudiation)."""
+    key = key or new_key(request.key_kind)
+    start = request.not_before or (utcnow() - dt.timedelta(minutes=5))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(request.common_name, request.organ_id))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=request.days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),  # type: ignore[arg-type]
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert

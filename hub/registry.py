@@ -1,0 +1,292 @@
+"""The agency registry: add, suspend, resume, register certificates, trust CAs.
+
+Each operation changes PostgreSQL (the source of truth, which running hubs re-read within
+seconds) and, for a new agency, RabbitMQ: its own user with a generated password,
+least-privilege permissions and its two inbox queues.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+from aio_pika.abc import AbstractChannel
+from cryptography import x509
+
+from hub import home, pki
+from hub.broker import names, topology
+from hub.broker.management import Management
+from hub.config import Settings
+from hub.db import Q
+from hub.errors import CertificateRefused, Code, RegistryError
+from hub.organ_id import check_organ_id
+
+
+def token_hash(token: str) -> bytes:
+    """Gateway tokens are random 256-bit secrets, so one SHA-256 is the right hash."""
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RegisteredCertificate:
+    fingerprint: str
+    subject: str
+    key_type: str
+    not_before: str
+    not_after: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AgencyRequest:
+    organ_id: str
+    name: str
+    certificates: tuple[bytes, ...] = ()
+    issue: bool = False
+    legacy: bool = False
+    key_kind: str = "rsa"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AgencyCredentials:
+    """What ``agency add --json`` prints; the password and token are shown only once."""
+
+    organ_id: str
+    name: str
+    amqp_user: str
+    amqp_password: str
+    http_token: str
+    certificates: tuple[RegisteredCertificate, ...]
+    cert_path: Path | None = None
+    key_path: Path | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_json(self) -> dict[str, object]:
+        result: dict[str, object] = {
+            "organ_id": self.organ_id,
+            "name": self.name,
+            "amqp_user": self.amqp_user,
+            "amqp_password": self.amqp_password,
+            "http_token": self.http_token,
+            "certificates": [c.fingerprint for c in self.certificates],
+            "warnings": list(self.warnings),
+        }
+        if self.cert_path is not None:
+            result["cert_path"] = str(self.cert_path)
+        if self.key_path is not None:
+            result["key_path"] = str(self.key_path)
+        return result
+
+
+async def trusted_cas(db: asyncpg.Connection) -> list[x509.Certificate]:
+    rows = await db.fetch(Q.trusted_ca_list)
+    return [x509.load_pem_x509_certificate(row["pem"].encode()) for row in rows]
+
+
+async def trust_ca(
+    db: asyncpg.Connection, cert: x509.Certificate, *, source: str
+) -> tuple[bool, tuple[str, ...]]:
+    """Trust a CA. Returns (newly trusted, warnings)."""
+    warnings = pki.check_trust_anchor(cert)
+    inserted = await db.fetchval(
+        Q.trusted_ca_insert,
+        pki.fingerprint(cert),
+        cert.subject.rfc4514_string(),
+        cert.not_valid_before_utc,
+        cert.not_valid_after_utc,
+        pki.pem(cert),
+        source,
+    )
+    if inserted is not None:
+        await record_event(
+            db,
+            kind="ca_trusted",
+            actor="operator",
+            payload={
+                "subject": cert.subject.rfc4514_string(),
+                "fingerprint": pki.fingerprint(cert).hex(),
+            },
+        )
+    return inserted is not None, warnings
+
+
+async def record_event(
+    db: asyncpg.Connection,
+    *,
+    kind: str,
+    actor: str,
+    organ_id: str | None = None,
+    document_id: str | None = None,
+    payload: dict[str, object] | None = None,
+) -> None:
+    chain = organ_id or "hub"
+    async with db.transaction():
+        await db.execute("SELECT pg_advisory_xact_lock(hashtext($1))", chain)
+        await db.execute(
+            Q.event_append, chain, kind, document_id, organ_id, actor, json.dumps(payload or {})
+        )
+
+
+async def register_certificate(
+    db: asyncpg.Connection, organ_id: str, data: bytes
+) -> tuple[RegisteredCertificate, tuple[str, ...]]:
+    """Register a signing certificate (first in ``data``; the rest may be intermediates)."""
+    certs = pki.load_certificates(data)
+    if not certs:
+        raise CertificateRefused(Code.CERT_UNTRUSTED, "the file holds no certificate")
+    leaf, intermediates = certs[0], certs[1:]
+    check = pki.check_chain(leaf, intermediates=intermediates, trusted=await trusted_cas(db))
+    fp = pki.fingerprint(leaf)
+    owner = await db.fetchval(Q.certificate_owner, fp)
+    registered = RegisteredCertificate(
+        fingerprint=fp.hex(),
+        subject=leaf.subject.rfc4514_string(),
+        key_type=pki.describe_key(leaf.public_key()),
+        not_before=leaf.not_valid_before_utc.isoformat(),
+        not_after=leaf.not_valid_after_utc.isoformat(),
+    )
+    if owner is not None and owner != organ_id:
+        raise CertificateRefused(
+            Code.SENDER_MISMATCH,
+            f"certificate {registered.subject} is already registered to agency {owner}; "
+            "one certificate belongs to one agency",
+        )
+    if owner is None:
+        await db.execute(
+            Q.certificate_insert,
+            fp,
+            organ_id,
+            pki.fingerprint(check.anchor),
+            registered.subject,
+            leaf.serial_number,
+            leaf.not_valid_before_utc,
+            leaf.not_valid_after_utc,
+            registered.key_type,
+            pki.pem(leaf),
+        )
+        await record_event(
+            db,
+            kind="certificate_registered",
+            actor="operator",
+            organ_id=organ_id,
+            payload={
+                "fingerprint": fp.hex(),
+                "subject": registered.subject,
+                "not_after": registered.not_after,
+            },
+        )
+    return registered, check.warnings
+
+
+async def provision_broker(
+    management: Management,
+    channel: AbstractChannel,
+    settings: Settings,
+    organ_id: str,
+    password: str,
+) -> None:
+    """The agency's RabbitMQ user, its permissions and its two inbox queues."""
+    await management.put_user(organ_id, password, tags="")
+    await management.put_permissions(
+        settings.amqp.vhost, organ_id, names.agency_permissions(organ_id)
+    )
+    await topology.declare_inbox(channel, organ_id)
+
+
+async def add_agency(
+    db: asyncpg.Connection,
+    management: Management,
+    channel: AbstractChannel,
+    settings: Settings,
+    request: AgencyRequest,
+) -> AgencyCredentials:
+    organ_id = check_organ_id(request.organ_id, legacy=request.legacy)
+    name = request.name.strip()
+    if not name:
+        raise RegistryError("an agency needs a name: --name 'UBND tỉnh Nghệ An'")
+    if await db.fetchrow(Q.agency_get, organ_id) is not None:
+        raise RegistryError(
+            f"agency {organ_id} is already registered; use `lienthong agency cert add` "
+            "for a new certificate, or suspend/resume it"
+        )
+    # Check every certificate before anything is created, so a refusal leaves no trace.
+    trusted = await trusted_cas(db)
+    for data in request.certificates:
+        certs = pki.load_certificates(data)
+        pki.check_chain(certs[0], intermediates=certs[1:], trusted=trusted)
+    issued: list[bytes] = []
+    key_path = cert_path = None
+    if request.issue:
+        ca = home.load_dev_ca(settings)
+        key, cert = pki.issue(
+            ca.key,
+            ca.cert,
+            pki.IssueRequest(common_name=name, organ_id=organ_id, key_kind=request.key_kind),
+        )
+        key_path, cert_path = home.agency_paths(settings, organ_id)
+        home.write_private(key_path, pki.key_pem(key))
+        home.write_public(cert_path, pki.pem(cert).encode())
+        issued.append(pki.pem(cert).encode())
+
+    password = secrets.token_urlsafe(24)
+    http_token = "lt_" + secrets.token_urlsafe(32)
+    await provision_broker(management, channel, settings, organ_id, password)
+
+    registered: list[RegisteredCertificate] = []
+    warnings: list[str] = []
+    async with db.transaction():
+        await db.execute(Q.agency_insert, organ_id, name, request.legacy, token_hash(http_token))
+        for data in (*request.certificates, *issued):
+            cert_info, cert_warnings = await register_certificate(db, organ_id, data)
+            registered.append(cert_info)
+            warnings.extend(cert_warnings)
+        await record_event(
+            db,
+            kind="agency_added",
+            actor="operator",
+            organ_id=organ_id,
+            payload={"name": name, "legacy_id": request.legacy},
+        )
+    return AgencyCredentials(
+        organ_id=organ_id,
+        name=name,
+        amqp_user=organ_id,
+        amqp_password=password,
+        http_token=http_token,
+        certificates=tuple(registered),
+        cert_path=cert_path,
+        key_path=key_path,
+        warnings=tuple(warnings),
+    )
+
+
+async def set_state(db: asyncpg.Connection, organ_id: str, state: str) -> bool:
+    """Suspend or resume. True when the state changed, False when it already was so."""
+    if await db.fetchrow(Q.agency_get, organ_id) is None:
+        raise RegistryError(f"agency {organ_id} is not registered (see `lienthong agency list`)")
+    changed = await db.fetchval(Q.agency_set_state, organ_id, state) is not None
+    if changed:
+        await record_event(
+            db,
+            kind=f"agency_{'suspended' if state == 'suspended' else 'resumed'}",
+            actor="operator",
+            organ_id=organ_id,
+        )
+    return changed
+
+
+async def add_certificate(
+    db: asyncpg.Connection, organ_id: str, data: bytes
+) -> tuple[RegisteredCertificate, tuple[str, ...]]:
+    if await db.fetchrow(Q.agency_get, organ_id) is None:
+        raise RegistryError(f"agency {organ_id} is not registered (see `lienthong agency list`)")
+    async with db.transaction():
+        return await register_certificate(db, organ_id, data)
+
+
+async def list_agencies(db: asyncpg.Connection) -> Sequence[asyncpg.Record]:
+    return await db.fetch(Q.agency_list)
