@@ -1,0 +1,140 @@
+"""The command line as an operator uses it: subprocesses with an isolated environment."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from hub import pki
+from hub.broker.management import Management
+from hub.config import Settings
+
+
+def lienthong(
+    env: dict[str, str], *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"lienthong {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+async def snapshot(settings: Settings, organs: list[str]) -> dict[str, object]:
+    """Everything `make demo` could change: rows, files, broker users and queues."""
+    db = await asyncpg.connect(settings.database_url)
+    try:
+        tables = {}
+        for table in ("agency", "agency_certificate", "trusted_ca", "event", "schema_migration"):
+            rows = await db.fetch(f"SELECT * FROM {table} ORDER BY 1")
+            tables[table] = [tuple(r.values()) for r in rows]
+    finally:
+        await db.close()
+    files = {
+        str(p.relative_to(settings.home)): (
+            hashlib.sha256(p.read_bytes()).hexdigest(),
+            p.stat().st_mtime_ns,
+        )
+        for p in sorted(settings.home.rglob("*"))
+        if p.is_file()
+    }
+    async with Management(settings.amqp) as api:
+        users = {o: await api.get_user(o) for o in organs}
+        queues = sorted(q["name"] for q in await api.queues(settings.amqp.vhost))
+    return {"tables": tables, "files": files, "users": users, "queues": queues}
+
+
+async def test_a_second_demo_changes_nothing(env, settings, organ_ids) -> None:
+    first, second = organ_ids.new(), organ_ids.new()
+    env = {**env, "LIENTHONG_DEMO_AGENCIES": f"{first}=Văn phòng thử;{second}=UBND thử"}
+    result = lienthong(env, "demo", "--once")
+    assert f"registered agency {first}" in result.stdout
+    assert "the hub is set up" in result.stdout
+    saved = json.loads((settings.agencies_dir / first / "credentials.json").read_text())
+    assert saved["organ_id"] == first and saved["amqp_password"] and saved["http_token"]
+    before = await snapshot(settings, [first, second])
+    result = lienthong(env, "demo", "--once")
+    assert "nothing changed" in result.stdout
+    assert await snapshot(settings, [first, second]) == before
+
+
+def test_agency_add_json_and_suspend(env, organ_ids) -> None:
+    lienthong(env, "migrate")
+    lienthong(env, "ca", "init")
+    organ = organ_ids.new()
+    result = lienthong(env, "agency", "add", organ, "--name", "Sở thử nghiệm", "--issue", "--json")
+    data = json.loads(result.stdout)
+    assert {"organ_id", "amqp_user", "amqp_password", "http_token", "cert_path", "key_path"} <= set(
+        data
+    )
+    assert data["organ_id"] == data["amqp_user"] == organ
+    assert Path(data["cert_path"]).exists()
+    listed = json.loads(lienthong(env, "agency", "list", "--json").stdout)
+    assert [a["organ_id"] for a in listed] == [organ]
+    assert "suspended" in lienthong(env, "agency", "suspend", organ).stdout
+    assert json.loads(lienthong(env, "agency", "list", "--json").stdout)[0]["state"] == "suspended"
+    assert "resumed" in lienthong(env, "agency", "resume", organ).stdout
+
+
+def test_untrusted_certificate_is_refused_by_the_command(env, organ_ids, tmp_path) -> None:
+    lienthong(env, "migrate")
+    lienthong(env, "ca", "init")
+    key, ca = pki.make_ca("stranger")
+    _, cert = pki.issue(key, ca, pki.IssueRequest(common_name="x"))
+    (tmp_path / "x.pem").write_text(pki.pem(cert))
+    (tmp_path / "ca.pem").write_text(pki.pem(ca))
+    organ = organ_ids.new()
+    result = lienthong(
+        env, "agency", "add", organ, "--name", "x", "--cert", str(tmp_path / "x.pem"), check=False
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error:")
+    assert "does not chain to a CA this hub trusts" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    lienthong(env, "ca", "trust", str(tmp_path / "ca.pem"))
+    lienthong(env, "agency", "add", organ, "--name", "x", "--cert", str(tmp_path / "x.pem"))
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        (
+            {"LIENTHONG_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x"},
+            "cannot reach PostgreSQL",
+        ),
+        ({"LIENTHONG_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/"}, "cannot reach RabbitMQ"),
+        ({"LIENTHONG_AMQP_URL": "nonsense"}, "LIENTHONG_AMQP_URL='nonsense' is not an AMQP URL"),
+        ({"LIENTHONG_MAX_PACKAGE_BYTES": "lots"}, "LIENTHONG_MAX_PACKAGE_BYTES"),
+    ],
+)
+def test_a_wrong_setting_stops_with_one_clear_line(env, override, says) -> None:
+    lienthong(env, "migrate")
+    result = lienthong(
+        {**env, **override}, "agency", "add", "000.00.00.G22", "--name", "x", check=False
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error:") and says in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_development_ca_is_explained(env) -> None:
+    lienthong(env, "migrate")
+    result = lienthong(env, "agency", "add", "000.00.00.G22", "--name", "x", "--issue", check=False)
+    assert result.returncode == 1
+    assert "run `lienthong ca init` first" in result.stderr

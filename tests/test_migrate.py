@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+
+from hub.db import Q
+from hub.db.connection import with_database
+from hub.db.migrate import migrate, migrations
+from tests.conftest import SERVER_URL
+
+
+async def _drop(name: str) -> None:
+    admin = await asyncpg.connect(with_database(SERVER_URL, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def test_migrate_creates_the_database_and_is_idempotent() -> None:
+    name = f"lt_migrate_{uuid.uuid4().hex[:10]}"
+    url = with_database(SERVER_URL, name)
+    try:
+        first = await migrate(url)
+        assert first.created_database
+        assert first.current_version == len(migrations())
+        assert first.applied
+        second = await migrate(url)
+        assert not second.created_database
+        assert second.applied == ()
+        assert second.current_version == first.current_version
+    finally:
+        await _drop(name)
+
+
+async def test_two_hubs_migrating_at_once_agree() -> None:
+    name = f"lt_migrate_{uuid.uuid4().hex[:10]}"
+    url = with_database(SERVER_URL, name)
+    try:
+        reports = await asyncio.gather(*(migrate(url) for _ in range(4)))
+        applied = [m for r in reports for m in r.applied]
+        assert len(applied) == len(migrations())  # each migration applied exactly once
+        assert {r.current_version for r in reports} == {len(migrations())}
+    finally:
+        await _drop(name)
+
+
+async def test_every_named_query_is_valid_sql(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        for name in Q.names():
+            await conn.prepare(getattr(Q, name))
+    finally:
+        await conn.close()
+
+
+async def test_the_event_log_is_append_only(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("INSERT INTO event (chain, seq, kind) VALUES ('hub', 1, 'test')")
+        for statement in ("UPDATE event SET kind = 'x'", "DELETE FROM event"):
+            try:
+                await conn.execute(statement)
+            except asyncpg.RaiseError as exc:
+                assert "append-only" in str(exc)
+            else:
+                raise AssertionError(f"{statement} was allowed")
+    finally:
+        await conn.close()

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+
+from hub.errors import RegistryError
+from hub.organ_id import check_organ_id, is_strict
+
+
+@pytest.mark.parametrize("organ", ["000.00.00.G22", "000.00.00.H41", "000.00.14.H20"])
+def test_national_form_is_accepted(organ: str) -> None:
+    assert is_strict(organ)
+    assert check_organ_id(organ) == organ
+
+
+@pytest.mark.parametrize("organ", ["28.22.H17", "000.00.00.g22", "000.00.00.G2", "X"])
+def test_other_forms_need_the_legacy_flag(organ: str) -> None:
+    with pytest.raises(RegistryError, match="--legacy"):
+        check_organ_id(organ)
+    assert check_organ_id(organ, legacy=True) == organ
+
+
+@pytest.mark.parametrize("organ", ["", "a b", "x" * 36, "đ.01", "a/b"])
+def test_nothing_outside_the_schema_alphabet_is_registered(organ: str) -> None:
+    with pytest.raises(RegistryError, match="1 to 35 characters"):
+        check_organ_id(organ, legacy=True)
