@@ -272,6 +272,27 @@ def agency_cert_add(
     )
 
 
+@app.command("serve")
+def serve_command(
+    workers: Annotated[int, typer.Option("--workers", help="worker processes (one per core)")] = 1,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", help="submissions in progress per process")
+    ] = 32,
+) -> None:
+    """Run the hub (workers and the HTTP server) until stopped."""
+    from hub import server
+
+    logs.configure("INFO")
+    try:
+        settings = config.load()
+        server.serve(settings, workers=workers, concurrency=concurrency)
+    except HubError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
+
+
 @app.command("demo")
 def demo_command(
     once: Annotated[bool, typer.Option("--once", help="exit when done")] = False,

@@ -8,7 +8,6 @@ least-privilege permissions and its two inbox queues.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ import asyncpg
 from aio_pika.abc import AbstractChannel
 from cryptography import x509
 
-from hub import home, pki
+from hub import events, home, pki
 from hub.broker import names, topology
 from hub.broker.management import Management
 from hub.config import Settings
@@ -102,7 +101,7 @@ async def trust_ca(
         source,
     )
     if inserted is not None:
-        await record_event(
+        await events.append(
             db,
             kind="ca_trusted",
             actor="operator",
@@ -112,23 +111,6 @@ async def trust_ca(
             },
         )
     return inserted is not None, warnings
-
-
-async def record_event(
-    db: asyncpg.Connection,
-    *,
-    kind: str,
-    actor: str,
-    organ_id: str | None = None,
-    document_id: str | None = None,
-    payload: dict[str, object] | None = None,
-) -> None:
-    chain = organ_id or "hub"
-    async with db.transaction():
-        await db.execute("SELECT pg_advisory_xact_lock(hashtext($1))", chain)
-        await db.execute(
-            Q.event_append, chain, kind, document_id, organ_id, actor, json.dumps(payload or {})
-        )
 
 
 async def register_certificate(
@@ -168,7 +150,7 @@ async def register_certificate(
             registered.key_type,
             pki.pem(leaf),
         )
-        await record_event(
+        await events.append(
             db,
             kind="certificate_registered",
             actor="operator",
@@ -244,7 +226,7 @@ async def add_agency(
             cert_info, cert_warnings = await register_certificate(db, organ_id, data)
             registered.append(cert_info)
             warnings.extend(cert_warnings)
-        await record_event(
+        await events.append(
             db,
             kind="agency_added",
             actor="operator",
@@ -270,7 +252,7 @@ async def set_state(db: asyncpg.Connection, organ_id: str, state: str) -> bool:
         raise RegistryError(f"agency {organ_id} is not registered (see `lienthong agency list`)")
     changed = await db.fetchval(Q.agency_set_state, organ_id, state) is not None
     if changed:
-        await record_event(
+        await events.append(
             db,
             kind=f"agency_{'suspended' if state == 'suspended' else 'resumed'}",
             actor="operator",

@@ -25,7 +25,10 @@ SERVER_URL = os.environ.get(
     "LIENTHONG_TEST_DATABASE_SERVER", "postgresql://postgres@127.0.0.1:5432"
 )
 TEMPLATE = "lienthong_test_template"
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "vpcp"
+SAMPLES = Path(
+    os.environ.get("LIENTHONG_SAMPLES")
+    or Path(__file__).resolve().parents[2] / "shared" / "samples" / "vpcp"
+)
 
 
 def random_organ_id() -> str:
@@ -127,3 +130,20 @@ def samples() -> Path:
 
 def settings_with(settings: Settings, **changes: object) -> Settings:
     return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def world(settings: Settings, broker_users: list[str]) -> AsyncIterator[object]:
+    """A registry with the development CA trusted, ready for agencies (tests.harness.World)."""
+    from hub import home, registry
+    from hub.session import open_session
+    from tests.harness import World
+
+    made = home.init_dev_ca(settings)
+    async with open_session(settings) as session:
+        await registry.trust_ca(session.db, made.ca.cert, source="development")
+        created = World(session=session, settings=settings, broker_users=broker_users)
+        try:
+            yield created
+        finally:
+            await created.close()

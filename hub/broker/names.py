@@ -33,3 +33,15 @@ def agency_permissions(organ_id: str) -> dict[str, str]:
         "write": f"^{re.escape(SUBMIT_EXCHANGE)}$",
         "read": f"^{own}(\\.urgent)?$",
     }
+
+
+WORK_QUEUE = "lienthong.work"
+URGENT_WORK_QUEUE = "lienthong.work.urgent"
+"""Inside the hub: triage moves each submission from ingress to one of these, so urgent
+packages (hỏa tốc) overtake a backlog of ordinary ones. Only the hub's user reaches them."""
+
+SUBMITTER_HEADER = "x-lienthong-submitter"
+KIND_HEADER = "x-lienthong-kind"
+RECEIVED_HEADER = "x-lienthong-received"
+REASON_HEADER = "x-lienthong-reason"
+DOCUMENT_HEADER = "x-document-id"

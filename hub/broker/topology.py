@@ -46,6 +46,20 @@ async def declare_core(channel: AbstractChannel) -> None:
     await ingress.bind(submit, names.STATUS_KEY)
 
 
+WORK_ARGUMENTS: FieldTable = {
+    **QUORUM,
+    "x-dead-letter-exchange": "",
+    "x-dead-letter-routing-key": names.DEAD_QUEUE,
+    "x-delivery-limit": 20,
+}
+
+
+async def declare_work(channel: AbstractChannel) -> None:
+    """The hub's internal lanes (ordinary and urgent) between triage and the workers."""
+    for name in (names.WORK_QUEUE, names.URGENT_WORK_QUEUE):
+        await channel.declare_queue(name, durable=True, arguments=WORK_ARGUMENTS)
+
+
 async def declare_inbox(channel: AbstractChannel, organ_id: str) -> None:
     deliver = await channel.get_exchange(names.DELIVER_EXCHANGE, ensure=True)
     for urgent in (False, True):

@@ -48,3 +48,6 @@ INSERT INTO event (chain, seq, kind, document_id, organ_id, actor, payload, prev
 SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6::jsonb, NULL, NULL
 FROM event WHERE chain = $1
 RETURNING id, seq;
+
+-- name: ping
+SELECT 1;

@@ -1,0 +1,25 @@
+"""The Python SDK for agencies: build, sign, send and receive edXML packages."""
+
+from __future__ import annotations
+
+from adapters.sdk.packages import (
+    Attachment,
+    DocumentSpec,
+    Organization,
+    ReceiverChange,
+    Replacement,
+    StatusSpec,
+    build_document,
+    build_status,
+)
+
+__all__ = [
+    "Attachment",
+    "DocumentSpec",
+    "Organization",
+    "ReceiverChange",
+    "Replacement",
+    "StatusSpec",
+    "build_document",
+    "build_status",
+]

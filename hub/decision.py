@@ -1,0 +1,132 @@
+"""Every check of one submission that needs no database, in the contract's order.
+
+size, well-formedness, forbidden constructs → schema → signature (algorithms, value, references)
+→ certificate trust, validity, revocation → sender binding and state → recipients.
+What remains (duplicates, references, status rules) needs the records: :mod:`hub.records`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from hub import package, pki, schema, trust, verification, xmlsafe
+from hub.errors import Code, PackageRejected
+from hub.inspection import inspect
+from hub.package import BusinessType, DocumentPackage, StatusPackage
+from hub.schema import Kind
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Submission:
+    submitter: str
+    """The broker's ``user_id`` (checked by RabbitMQ) or the gateway token's agency."""
+    message_id: str
+    kind: Kind
+    body: bytes
+    channel: str = "amqp"
+    received_at: dt.datetime | None = None
+
+    @property
+    def digest(self) -> bytes:
+        return hashlib.sha256(self.body).digest()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Checked:
+    """A package that passed every check that needs no database."""
+
+    document: DocumentPackage | None
+    status: StatusPackage | None
+    signer_fingerprint: bytes
+    recipients: tuple[str, ...]
+    """Who gets the package (for a status: decided with the records)."""
+
+    @property
+    def document_id(self) -> str:
+        if self.document is not None:
+            return self.document.document_id
+        assert self.status is not None
+        return self.status.document_id
+
+    @property
+    def sender(self) -> str:
+        if self.document is not None:
+            return self.document.sender
+        assert self.status is not None
+        return self.status.sender
+
+    @property
+    def urgent(self) -> bool:
+        return self.document is not None and self.document.urgent
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Rejection:
+    code: Code
+    detail: str
+    document_id: str | None = None
+    sender: str | None = None
+
+
+def delivery_recipients(document: DocumentPackage) -> tuple[str, ...]:
+    """To, and for an update also those it adds and removes (so they learn of the removal)."""
+    recipients = list(document.recipients)
+    if document.business_type is BusinessType.UPDATE:
+        recipients += [change.organ_id for change in document.receiver_changes]
+    return tuple(dict.fromkeys(recipients))
+
+
+def check(
+    submission: Submission,
+    snapshot: trust.Snapshot,
+    *,
+    now: dt.datetime,
+    max_bytes: int,
+) -> Checked:
+    """Raise :class:`PackageRejected` at the first failing check, else return what passed."""
+    inspected = inspect(submission.body, submission.kind, max_bytes=max_bytes)
+    verified = verification.verify(submission.body, inspected.signature)
+    # From here on only the signed content is read.
+    if submission.kind is Kind.EDOC:
+        document = package.read_document(verified.signed_root)
+        status = None
+        claimed = document.sender
+    else:
+        document = None
+        status = package.read_status(verified.signed_root)
+        claimed = status.sender
+    owner = trust.check_signer(verified.signer, snapshot, now)
+    trust.bind_sender(
+        claimed=claimed, submitter=submission.submitter, owner=owner, snapshot=snapshot
+    )
+    recipients: tuple[str, ...] = ()
+    if document is not None:
+        recipients = delivery_recipients(document)
+        trust.check_recipients(recipients, snapshot)
+    return Checked(
+        document=document,
+        status=status,
+        signer_fingerprint=pki.fingerprint(verified.signer),
+        recipients=recipients,
+    )
+
+
+def identify(submission: Submission, max_bytes: int) -> tuple[str | None, str | None]:
+    """Best-effort DocumentId and sender of a rejected package, for its receipt and records.
+
+    Read from a schema-valid tree even when the signature failed: these values only label the
+    rejection, they never route anything.
+    """
+    try:
+        tree = xmlsafe.parse(submission.body, max_bytes=max_bytes)
+        schema.validate(tree, submission.kind)
+    except PackageRejected:
+        return None, None
+    root = tree.getroot()
+    if submission.kind is Kind.EDOC:
+        document = package.read_document(root)
+        return document.document_id, document.sender
+    status = package.read_status(root)
+    return status.document_id, status.sender

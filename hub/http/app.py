@@ -1,0 +1,59 @@
+"""FastAPI application of a running hub."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import serialization
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from hub import __version__
+from hub.db import Q
+from hub.pipeline import Pipeline
+
+
+@dataclass(kw_only=True)
+class HubState:
+    pipeline: Pipeline
+    broker_connected: object  # a callable returning bool
+
+
+def create_app(state: HubState) -> FastAPI:
+    app = FastAPI(
+        title="lienthong",
+        version=__version__,
+        description="National electronic document interchange hub (Trục liên thông văn bản). "
+        "See docs/PROTOCOL.md.",
+    )
+
+    @app.get("/healthz", tags=["operations"], summary="Is the hub working?")
+    async def healthz() -> JSONResponse:
+        database = True
+        try:
+            await state.pipeline.pool.fetchval(Q.ping)
+        except Exception:
+            database = False
+        broker = bool(state.broker_connected() if callable(state.broker_connected) else False)
+        healthy = database and broker
+        return JSONResponse(
+            {"status": "ok" if healthy else "degraded", "database": database, "broker": broker},
+            status_code=200 if healthy else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get(
+        "/api/v1/hub/certificate",
+        tags=["hub"],
+        summary="The hub's receipt-signing certificate (PEM)",
+        response_class=PlainTextResponse,
+    )
+    async def certificate() -> PlainTextResponse:
+        pem = state.pipeline.signer.cert.public_bytes(serialization.Encoding.PEM).decode()
+        return PlainTextResponse(pem, media_type="application/x-pem-file")
+
+    return app

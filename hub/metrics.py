@@ -1,0 +1,30 @@
+"""Prometheus metrics of the pipeline (served at /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+PACKAGES = Counter(
+    "lienthong_packages_total",
+    "Submissions decided, by kind, outcome and code",
+    ["kind", "outcome", "code"],
+)
+DELIVERIES = Counter(
+    "lienthong_deliveries_total", "Messages published into inboxes, by kind", ["kind"]
+)
+DEAD_LETTERS = Counter(
+    "lienthong_dead_letters_total", "Messages sent to lienthong.dead, by reason", ["reason"]
+)
+STAGE_SECONDS = Histogram(
+    "lienthong_stage_seconds",
+    "Time spent per pipeline stage",
+    ["stage"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+END_TO_END_SECONDS = Histogram(
+    "lienthong_end_to_end_seconds",
+    "From taken off ingress to confirmed in every recipient's inbox",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+RETRIES = Counter("lienthong_retries_total", "Transient failures retried, by service", ["service"])
+IN_FLIGHT = Gauge("lienthong_in_flight", "Submissions being processed by this process")

@@ -1,0 +1,176 @@
+"""One submission through the hub: decide, record, publish, mark — shared by the AMQP workers
+and the HTTP gateway. Transient failures of PostgreSQL are retried with backoff while the
+submission is held; a failure of RabbitMQ gives it back (unacknowledged) to be redelivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import aio_pika
+import asyncpg
+import structlog
+
+from hub import decision, metrics, receipt, records
+from hub.broker.publisher import Publisher, Unroutable
+from hub.config import Settings
+from hub.db import DB
+from hub.decision import Rejection, Submission
+from hub.errors import HubError, PackageRejected
+from hub.registry_cache import RegistryCache
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+TRANSIENT_DB = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.UniqueViolationError,  # a race on the same message_id: the retry replays it
+)
+TRANSIENT_BROKER = (
+    aio_pika.exceptions.AMQPError,
+    aio_pika.exceptions.ChannelInvalidStateError,
+    ConnectionError,
+    asyncio.TimeoutError,
+)
+
+
+class BrokerUnavailable(HubError):
+    """Publishing failed: the submission must be redelivered, not acknowledged."""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(kw_only=True)
+class Pipeline:
+    settings: Settings
+    pool: asyncpg.Pool
+    registry: RegistryCache
+    signer: receipt.HubSigner
+    publisher: Publisher
+
+    async def with_database(
+        self,
+        work: Callable[[DB], Awaitable[T]],
+        *,
+        keep_trying: Callable[[], bool] = lambda: True,
+    ) -> T:
+        delay = 0.1
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    return await work(conn)
+            except TRANSIENT_DB as exc:
+                if not keep_trying():
+                    raise
+                metrics.RETRIES.labels("postgresql").inc()
+                log.warning("database_retry", error=f"{type(exc).__name__}: {exc}", delay=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def decide(self, submission: Submission, now: dt.datetime) -> decision.Checked | Rejection:
+        try:
+            return decision.check(
+                submission,
+                self.registry.snapshot,
+                now=now,
+                max_bytes=self.settings.max_package_bytes,
+            )
+        except PackageRejected as exc:
+            document_id, sender = decision.identify(submission, self.settings.max_package_bytes)
+            return Rejection(
+                code=exc.code, detail=exc.detail, document_id=document_id, sender=sender
+            )
+
+    async def process(
+        self,
+        submission: Submission,
+        *,
+        lane: str = "ordinary",
+        keep_trying: Callable[[], bool] = lambda: True,
+    ) -> records.Recorded:
+        started = time.perf_counter()
+        now = utcnow()
+        result = self.decide(submission, now)
+        checked_at = time.perf_counter()
+        metrics.STAGE_SECONDS.labels("check").observe(checked_at - started)
+        if isinstance(result, decision.Checked) and result.urgent and result.document is not None:
+            self.registry.urgent_documents.add(result.document.document_id)
+        recorded = await self.with_database(
+            lambda conn: records.record(
+                conn, submission, result, signer=self.signer, now=now, lane=lane
+            ),
+            keep_trying=keep_trying,
+        )
+        recorded_at = time.perf_counter()
+        metrics.STAGE_SECONDS.labels("record").observe(recorded_at - checked_at)
+        await self.deliver(recorded.outbound, keep_trying=keep_trying)
+        metrics.STAGE_SECONDS.labels("deliver").observe(time.perf_counter() - recorded_at)
+        if not recorded.replay:
+            code = recorded.code.value if recorded.code else ""
+            metrics.PACKAGES.labels(submission.kind.value, recorded.outcome, code).inc()
+            metrics.END_TO_END_SECONDS.observe(time.perf_counter() - started)
+        log.info(
+            "package_" + recorded.outcome,
+            message_id=submission.message_id,
+            submitter=submission.submitter,
+            kind=submission.kind.value,
+            document_id=result.document_id,
+            code=recorded.code.value if recorded.code else None,
+            recipients=[o.recipient for o in recorded.outbound if o.kind != "receipt"],
+            replay=recorded.replay,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        return recorded
+
+    async def publish_all(
+        self, outbound: tuple[records.Outbound, ...] | list[records.Outbound]
+    ) -> tuple[list[records.Outbound], list[tuple[records.Outbound, str]]]:
+        """Publish with every confirm in flight together; raise BrokerUnavailable on failure."""
+        results = await asyncio.gather(
+            *(self.publisher.publish(out) for out in outbound), return_exceptions=True
+        )
+        published: list[records.Outbound] = []
+        dead: list[tuple[records.Outbound, str]] = []
+        for out, outcome in zip(outbound, results, strict=True):
+            if outcome is None:
+                published.append(out)
+            elif isinstance(outcome, Unroutable):
+                dead.append((out, str(outcome)))
+            elif isinstance(outcome, TRANSIENT_BROKER):
+                raise BrokerUnavailable(f"publishing failed: {outcome!r}") from outcome
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        return published, dead
+
+    async def deliver(
+        self,
+        outbound: tuple[records.Outbound, ...],
+        *,
+        keep_trying: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Publish every pending delivery, then mark them."""
+        if not outbound:
+            return
+        published, dead = await self.publish_all(outbound)
+
+        await self.with_database(
+            lambda conn: records.mark_delivered(conn, published, dead), keep_trying=keep_trying
+        )
+        for out in published:
+            metrics.DELIVERIES.labels(out.kind).inc()
+        for out, reason in dead:
+            log.error("delivery_dead", recipient=out.recipient, kind=out.kind, reason=reason)

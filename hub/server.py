@@ -1,0 +1,205 @@
+"""``lienthong serve``: the hub's workers and HTTP server, in one or several processes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+import uvicorn
+
+from hub import config, home, logs, receipt
+from hub.broker import topology
+from hub.broker.publisher import Publisher
+from hub.config import Settings
+from hub.db import Q, create_pool
+from hub.db.migrate import migrations
+from hub.errors import ConfigError, HubError
+from hub.http.app import HubState, create_app
+from hub.pipeline import Pipeline
+from hub.registry_cache import RegistryCache
+from hub.worker import Sweeper, Triage, Workers
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ServeOptions:
+    http: bool = True
+    concurrency: int = 32
+    process: int = 0
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn inside the hub's event loop; the hub handles the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def check_schema(settings: Settings) -> None:
+    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
+    try:
+        current = await pool.fetchval(Q.migration_current)
+    finally:
+        await pool.close()
+    wanted = len(migrations())
+    if current != wanted:
+        raise ConfigError(
+            f"the database schema is at version {current or 0} and this hub needs {wanted}: "
+            "run `lienthong migrate`"
+        )
+
+
+async def run_hub(settings: Settings, options: ServeOptions, stop: asyncio.Event) -> None:
+    identity = home.load_hub_identity(settings)
+    await check_schema(settings)
+    pool = await create_pool(settings.database_url, min_size=2, max_size=options.concurrency + 4)
+    connection = await topology.connect(
+        settings.amqp.url, name=f"lienthong-hub-{os.getpid()}-{options.process}"
+    )
+    try:
+        channel = await connection.channel()
+        await topology.declare_core(channel)
+        await topology.declare_work(channel)
+        await channel.close()
+        registry = RegistryCache(pool, settings.database_url)
+        await registry.start()
+        publisher = await Publisher.open(
+            connection, lambda organ: organ in registry.snapshot.agencies
+        )
+        pipeline = Pipeline(
+            settings=settings,
+            pool=pool,
+            registry=registry,
+            signer=receipt.HubSigner(key=identity.key, cert=identity.cert),
+            publisher=publisher,
+        )
+        tasks: list[asyncio.Task[Any]] = [
+            asyncio.create_task(registry.run(), name="registry"),
+            asyncio.create_task(Triage(connection, pipeline).run(), name="triage"),
+            asyncio.create_task(
+                Workers(connection, pipeline, concurrency=options.concurrency).run(), name="workers"
+            ),
+            asyncio.create_task(Sweeper(pipeline).run(), name="sweeper"),
+        ]
+        server: _Server | None = None
+        if options.http:
+            app = create_app(
+                HubState(pipeline=pipeline, broker_connected=lambda: not connection.is_closed)
+            )
+            server = _Server(
+                uvicorn.Config(
+                    app,
+                    host=settings.http_host,
+                    port=settings.http_port,
+                    log_level="warning",
+                    lifespan="off",
+                )
+            )
+            tasks.append(asyncio.create_task(server.serve(), name="http"))
+        log.info(
+            "hub_started",
+            process=options.process,
+            pid=os.getpid(),
+            http=f"{settings.http_host}:{settings.http_port}" if options.http else None,
+            agencies=len(registry.snapshot.agencies),
+        )
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        failed = [t for t in done if t is not stopper and t.exception() is not None]
+        if server is not None:
+            server.should_exit = True
+        for task in tasks:
+            if task.get_name() != "http":
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        stopper.cancel()
+        for task in failed:
+            error = task.exception()
+            assert error is not None
+            raise HubError(f"the hub's {task.get_name()} stopped: {error!r}") from error
+    finally:
+        with contextlib.suppress(Exception):
+            await connection.close()
+        await pool.close()
+        log.info("hub_stopped", process=options.process, pid=os.getpid())
+
+
+def _install_stop(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def _serve_one(settings: Settings, options: ServeOptions) -> None:
+    stop = asyncio.Event()
+    _install_stop(asyncio.get_running_loop(), stop)
+    await run_hub(settings, options, stop)
+
+
+def _child(options: ServeOptions) -> None:
+    logs.configure("INFO")
+    settings = config.load()
+    try:
+        asyncio.run(_serve_one(settings, options))
+    except HubError as exc:
+        log.error("hub_failed", process=options.process, error=str(exc))
+        raise SystemExit(1) from None
+
+
+def serve(settings: Settings, *, workers: int, concurrency: int) -> None:
+    """Run the hub until SIGINT or SIGTERM. With several workers, this process serves HTTP and
+    supervises the others, restarting any that dies."""
+    home.load_hub_identity(settings)  # a missing key stops us here, with one clear line
+    if workers <= 1:
+        asyncio.run(_serve_one(settings, ServeOptions(http=True, concurrency=concurrency)))
+        return
+    context = multiprocessing.get_context("spawn")
+    children: dict[int, multiprocessing.process.BaseProcess] = {}
+
+    def start(index: int) -> None:
+        process = context.Process(
+            target=_child,
+            args=(ServeOptions(http=False, concurrency=concurrency, process=index),),
+            name=f"lienthong-worker-{index}",
+            daemon=True,
+        )
+        process.start()
+        children[index] = process
+
+    for index in range(1, workers):
+        start(index)
+
+    async def supervise(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(1)
+            for index, process in list(children.items()):
+                if not process.is_alive() and not stop.is_set():
+                    log.warning("worker_restarted", process=index, exitcode=process.exitcode)
+                    time.sleep(0.5)
+                    start(index)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        _install_stop(asyncio.get_running_loop(), stop)
+        supervisor = asyncio.create_task(supervise(stop))
+        try:
+            await run_hub(settings, ServeOptions(http=True, concurrency=concurrency), stop)
+        finally:
+            stop.set()
+            supervisor.cancel()
+            for process in children.values():
+                if process.is_alive() and process.pid is not None:
+                    os.kill(process.pid, signal.SIGTERM)
+            for process in children.values():
+                process.join(timeout=10)
+
+    asyncio.run(main())

@@ -1,0 +1,291 @@
+"""The hub's consumers: triage (ingress → urgent or ordinary lane), the workers that run the
+pipeline (urgent lane first), and the sweeper for deliveries a crash left pending."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import html
+import itertools
+import re
+import time
+import traceback
+from collections.abc import AsyncIterator
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+
+from hub import metrics, records
+from hub.broker import names
+from hub.db import Q
+from hub.decision import Submission
+from hub.pipeline import TRANSIENT_BROKER, BrokerUnavailable, Pipeline
+from hub.schema import Kind
+
+log = structlog.get_logger(__name__)
+
+_PRIORITY = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Priority>\s*([0-9])\s*</")
+_RESPONSE_FOR = re.compile(
+    rb"<(?:[\w.-]+:)?ResponseFor>.*?<(?:[\w.-]+:)?DocumentId>([^<]*)</", re.DOTALL
+)
+SNIFF_BYTES = 65536
+
+
+def lane_of(body: bytes, kind: str, urgent_documents: set[str]) -> str:
+    """Urgent or ordinary, from a cheap look at the first bytes. Only scheduling depends on it:
+    the package is parsed properly later, and its inbox lane comes from that parse."""
+    head = body[:SNIFF_BYTES]
+    if kind == Kind.EDOC.value:
+        match = _PRIORITY.search(head)
+        return "urgent" if match and match.group(1) in (b"3", b"4") else "ordinary"
+    match = _RESPONSE_FOR.search(head)
+    if match:
+        document_id = html.unescape(match.group(1).decode("utf-8", errors="replace")).strip()
+        if document_id in urgent_documents:
+            return "urgent"
+    return "ordinary"
+
+
+async def dead_letter(
+    channel: AbstractChannel, message: AbstractIncomingMessage, reason: str
+) -> None:
+    """Copy the message to lienthong.dead with the reason in a header (publisher confirm)."""
+    headers = dict(message.headers or {})
+    headers[names.REASON_HEADER] = reason[:1000]
+    if message.user_id:
+        headers.setdefault(names.SUBMITTER_HEADER, message.user_id)
+    if message.routing_key:
+        headers.setdefault(names.KIND_HEADER, message.routing_key)
+    await channel.default_exchange.publish(
+        aio_pika.Message(
+            message.body,
+            message_id=message.message_id,
+            headers=headers,
+            content_type=message.content_type,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            timestamp=dt.datetime.now(dt.UTC),
+        ),
+        routing_key=names.DEAD_QUEUE,
+    )
+    metrics.DEAD_LETTERS.labels(reason.split(":", 1)[0][:40]).inc()
+
+
+class Triage:
+    """Moves each submission from lienthong.ingress into the urgent or the ordinary lane."""
+
+    def __init__(
+        self, connection: AbstractRobustConnection, pipeline: Pipeline, *, in_flight: int = 256
+    ) -> None:
+        self._connection = connection
+        self._pipeline = pipeline
+        self._in_flight = in_flight
+
+    async def run(self) -> None:
+        channel = await self._connection.channel(publisher_confirms=True)
+        await channel.set_qos(prefetch_count=self._in_flight)
+        ingress = await channel.get_queue(names.INGRESS_QUEUE, ensure=False)
+        slots = asyncio.Semaphore(self._in_flight)
+        tasks: set[asyncio.Task[None]] = set()
+        async with ingress.iterator() as messages:
+            async for message in messages:
+                await slots.acquire()
+                task = asyncio.create_task(self._move(channel, message))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                task.add_done_callback(lambda _: slots.release())
+
+    async def _move(self, channel: AbstractChannel, message: AbstractIncomingMessage) -> None:
+        try:
+            if not message.user_id:
+                log.warning(
+                    "submission_without_user_id",
+                    message_id=message.message_id,
+                    routing_key=message.routing_key,
+                    size=len(message.body),
+                )
+                await dead_letter(
+                    channel,
+                    message,
+                    "no user_id: the submission does not say which agency published it, so no "
+                    "receipt can be sent; publish with user_id set to your RabbitMQ user",
+                )
+                await message.ack()
+                return
+            kind = message.routing_key or ""
+            if kind not in (Kind.EDOC.value, Kind.STATUS.value):
+                await dead_letter(
+                    channel, message, f"unknown routing key {kind!r}: use edoc or status"
+                )
+                await message.ack()
+                return
+            lane = lane_of(message.body, kind, self._pipeline.registry.urgent_documents)
+            headers = dict(message.headers or {})
+            headers[names.SUBMITTER_HEADER] = message.user_id
+            headers[names.KIND_HEADER] = kind
+            headers[names.RECEIVED_HEADER] = dt.datetime.now(dt.UTC).isoformat()
+            await channel.default_exchange.publish(
+                aio_pika.Message(
+                    message.body,
+                    message_id=message.message_id,
+                    headers=headers,
+                    content_type=message.content_type,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    timestamp=message.timestamp,
+                ),
+                routing_key=names.URGENT_WORK_QUEUE if lane == "urgent" else names.WORK_QUEUE,
+            )
+            await message.ack()
+        except TRANSIENT_BROKER as exc:
+            log.warning("triage_broker_error", error=repr(exc))  # redelivered after reconnect
+
+
+class KeyedLocks:
+    """One FIFO lock per key, forgotten when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Workers:
+    """Run the pipeline on the lanes, urgent first; statuses of one submitter in order."""
+
+    def __init__(
+        self,
+        connection: AbstractRobustConnection,
+        pipeline: Pipeline,
+        *,
+        concurrency: int = 32,
+    ) -> None:
+        self._connection = connection
+        self._pipeline = pipeline
+        self._concurrency = concurrency
+        self._queue: asyncio.PriorityQueue[tuple[int, int, AbstractIncomingMessage]] = (
+            asyncio.PriorityQueue()
+        )
+        self._order = itertools.count()
+        self._locks = KeyedLocks()
+        self._seen: dict[str, float] = {}
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._consume(names.URGENT_WORK_QUEUE, 0))
+            group.create_task(self._consume(names.WORK_QUEUE, 1))
+            for _ in range(self._concurrency):
+                group.create_task(self._work())
+
+    async def _consume(self, queue_name: str, rank: int) -> None:
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=self._concurrency * 2)
+        queue = await channel.get_queue(queue_name, ensure=False)
+        async with queue.iterator() as messages:
+            async for message in messages:
+                self._queue.put_nowait((rank, next(self._order), message))
+
+    async def _work(self) -> None:
+        while True:
+            rank, _, message = await self._queue.get()
+            headers = message.headers or {}
+            submitter = str(headers.get(names.SUBMITTER_HEADER, ""))
+            kind = str(headers.get(names.KIND_HEADER, ""))
+            if kind == Kind.STATUS.value:
+                async with self._locks.hold(submitter):
+                    await self._handle(message, submitter, kind, rank)
+            else:
+                await self._handle(message, submitter, kind, rank)
+
+    async def _handle(
+        self, message: AbstractIncomingMessage, submitter: str, kind: str, rank: int
+    ) -> None:
+        metrics.IN_FLIGHT.inc()
+        try:
+            # message_id is required; without one, the digest keeps resubmission idempotent
+            message_id = message.message_id or "sha256:" + hashlib.sha256(message.body).hexdigest()
+            submission = Submission(
+                submitter=submitter,
+                message_id=message_id,
+                kind=Kind(kind),
+                body=message.body,
+                channel="amqp",
+                received_at=message.timestamp.replace(tzinfo=dt.UTC) if message.timestamp else None,
+            )
+            await self._pipeline.process(
+                submission,
+                lane="urgent" if rank == 0 else "ordinary",
+                keep_trying=lambda: not message.channel.is_closed,
+            )
+            await message.ack()
+            await self._note_seen(submitter)
+        except (BrokerUnavailable, *TRANSIENT_BROKER) as exc:
+            log.warning("broker_unavailable", message_id=message.message_id, error=repr(exc))
+        except Exception as exc:
+            log.error(
+                "submission_failed",
+                message_id=message.message_id,
+                submitter=submitter,
+                error=repr(exc),
+                traceback=traceback.format_exc(limit=8),
+            )
+            with contextlib.suppress(*TRANSIENT_BROKER):
+                channel = await self._connection.channel(publisher_confirms=True)
+                try:
+                    await dead_letter(channel, message, f"hub error: {type(exc).__name__}: {exc}")
+                    await message.ack()
+                finally:
+                    await channel.close()
+        finally:
+            metrics.IN_FLIGHT.dec()
+
+    async def _note_seen(self, organ_id: str) -> None:
+        now = time.monotonic()
+        if now - self._seen.get(organ_id, 0.0) < 60:
+            return
+        self._seen[organ_id] = now
+        with contextlib.suppress(Exception):
+            await self._pipeline.pool.execute(Q.agency_seen, organ_id)
+
+
+class Sweeper:
+    """Publishes deliveries left pending (a hub died between recording and publishing)."""
+
+    def __init__(self, pipeline: Pipeline, *, older_than: float = 15.0, every: float = 5.0) -> None:
+        self._pipeline = pipeline
+        self._older_than = older_than
+        self._every = every
+
+    async def sweep_once(self) -> int:
+        async with self._pipeline.pool.acquire() as conn, conn.transaction():
+            stale = await records.stale_deliveries(conn, older_than=self._older_than, limit=500)
+            if not stale:
+                return 0
+            published, dead = await self._pipeline.publish_all(stale)
+            await records.mark_delivered(conn, published, dead)
+        log.info("swept_deliveries", published=len(published), dead=len(dead))
+        return len(published)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            try:
+                await self.sweep_once()
+            except Exception as exc:
+                log.warning("sweep_failed", error=repr(exc))

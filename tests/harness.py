@@ -1,0 +1,267 @@
+"""A world for pipeline tests: agencies with keys from the development CA, a hub running
+in-process, and helpers to send packages and read inboxes over the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from cryptography import x509
+from lxml import etree
+from signxml.verifier import SignatureConfiguration, XMLVerifier
+
+from adapters.sdk import (
+    Attachment,
+    DocumentSpec,
+    Organization,
+    StatusSpec,
+    build_document,
+    build_status,
+)
+from hub import home, pki, registry
+from hub.broker import names
+from hub.config import Settings
+from hub.schema import RECEIPT_NS
+from hub.server import ServeOptions, run_hub
+from hub.session import Session
+from hub.signing import sign_package
+
+
+@dataclass
+class Agency:
+    organ_id: str
+    credentials: registry.AgencyCredentials
+    key: pki.PrivateKey
+    cert: x509.Certificate
+    connection: AbstractRobustConnection | None = None
+
+    @property
+    def org(self) -> Organization:
+        return Organization(organ_id=self.organ_id, name=f"agency {self.organ_id}")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    outcome: str
+    code: str | None
+    detail: str
+    document_id: str | None
+    message_id: str
+    xml: bytes
+
+
+def parse_receipt(xml: bytes) -> Receipt:
+    root = etree.fromstring(xml)
+    ns = {"r": RECEIPT_NS}
+    return Receipt(
+        outcome=root.findtext("r:Outcome", namespaces=ns) or "",
+        code=root.findtext("r:Code", namespaces=ns),
+        detail=root.findtext("r:Detail", namespaces=ns) or "",
+        document_id=root.findtext("r:DocumentId", namespaces=ns),
+        message_id=root.findtext("r:MessageId", namespaces=ns) or "",
+        xml=xml,
+    )
+
+
+def verify_receipt(xml: bytes, hub_cert: x509.Certificate) -> None:
+    XMLVerifier().verify(
+        xml, x509_cert=hub_cert, expect_config=SignatureConfiguration(expect_references=1)
+    )
+
+
+@dataclass
+class World:
+    session: Session
+    settings: Settings
+    broker_users: list[str]
+    agencies: dict[str, Agency] = field(default_factory=dict)
+    kept: dict[str, list[AbstractIncomingMessage]] = field(default_factory=dict)
+    """Messages read while waiting for receipts, kept for the test to look at."""
+
+    async def agency(self, organ_id: str, **options: Any) -> Agency:
+        request = registry.AgencyRequest(
+            organ_id=organ_id, name=f"agency {organ_id}", issue=True, **options
+        )
+        self.broker_users.append(organ_id)
+        credentials = await registry.add_agency(
+            self.session.db, self.session.management, self.session.channel, self.settings, request
+        )
+        assert credentials.key_path and credentials.cert_path
+        agency = Agency(
+            organ_id=organ_id,
+            credentials=credentials,
+            key=pki.load_private_key(credentials.key_path.read_bytes()),
+            cert=x509.load_pem_x509_certificate(credentials.cert_path.read_bytes()),
+        )
+        self.agencies[organ_id] = agency
+        return agency
+
+    def document_spec(
+        self, sender: Agency, recipients: Sequence[Agency | str], **fields: Any
+    ) -> DocumentSpec:
+        orgs = [r.org if isinstance(r, Agency) else Organization(organ_id=r) for r in recipients]
+        fields.setdefault(
+            "document_id", f"{sender.organ_id},{dt.date.today():%Y/%m/%d},{uuid.uuid4().hex[:8]}/CV"
+        )
+        fields.setdefault("subject", "V/v thử nghiệm liên thông văn bản")
+        fields.setdefault(
+            "attachments", [Attachment(name="cong-van.pdf", content=b"%PDF-1.4\n" + b"x" * 2000)]
+        )
+        return DocumentSpec(sender=sender.org, recipients=orgs, **fields)
+
+    def document(
+        self,
+        sender: Agency,
+        recipients: Sequence[Agency | str],
+        *,
+        signer: Agency | None = None,
+        **fields: Any,
+    ) -> bytes:
+        signer = signer or sender
+        return sign_package(
+            build_document(self.document_spec(sender, recipients, **fields)),
+            signer.key,
+            signer.cert,
+        )
+
+    def status(
+        self,
+        sender: Agency,
+        document_sender: str,
+        document_id: str,
+        code: str,
+        *,
+        signer: Agency | None = None,
+    ) -> bytes:
+        signer = signer or sender
+        spec = StatusSpec(
+            sender=sender.org,
+            document_sender=document_sender,
+            document_id=document_id,
+            status_code=code,
+            description=f"status {code}",
+            staff="Văn thư",
+        )
+        return sign_package(build_status(spec), signer.key, signer.cert)
+
+    def url(self, agency: Agency) -> str:
+        c = agency.credentials
+        return f"amqp://{c.amqp_user}:{c.amqp_password}@127.0.0.1:5672/{self.settings.amqp.vhost}"
+
+    async def connect(self, agency: Agency) -> AbstractRobustConnection:
+        if agency.connection is None or agency.connection.is_closed:
+            agency.connection = await aio_pika.connect_robust(self.url(agency))
+        return agency.connection
+
+    async def send(
+        self,
+        agency: Agency,
+        body: bytes,
+        *,
+        kind: str = "edoc",
+        message_id: str | None = None,
+        user_id: str | bool | None = True,
+    ) -> str:
+        message_id = message_id or f"m-{uuid.uuid4().hex}"
+        connection = await self.connect(agency)
+        channel = await connection.channel(publisher_confirms=True)
+        try:
+            exchange = await channel.get_exchange(names.SUBMIT_EXCHANGE, ensure=False)
+            await exchange.publish(
+                aio_pika.Message(
+                    body,
+                    message_id=message_id,
+                    user_id=agency.organ_id if user_id is True else (user_id or None),
+                    content_type="application/xml",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=kind,
+            )
+        finally:
+            await channel.close()
+        return message_id
+
+    async def drain(
+        self, agency: Agency, *, urgent: bool | None = None, wait: float = 0.5
+    ) -> list[AbstractIncomingMessage]:
+        """All in the agency's inboxes (acknowledged), after ``wait`` seconds of quiet."""
+        connection = await self.connect(agency)
+        channel = await connection.channel()
+        queues = []
+        if urgent in (None, True):
+            queues.append(
+                await channel.get_queue(names.urgent_inbox(agency.organ_id), ensure=False)
+            )
+        if urgent in (None, False):
+            queues.append(await channel.get_queue(names.inbox(agency.organ_id), ensure=False))
+        found: list[AbstractIncomingMessage] = []
+        quiet_since = asyncio.get_running_loop().time()
+        while asyncio.get_running_loop().time() - quiet_since < wait:
+            got = False
+            for queue in queues:
+                message = await queue.get(fail=False)
+                if message is not None:
+                    await message.ack()
+                    found.append(message)
+                    got = True
+            if got:
+                quiet_since = asyncio.get_running_loop().time()
+            else:
+                await asyncio.sleep(0.05)
+        await channel.close()
+        return found
+
+    async def receipts(
+        self, agency: Agency, message_ids: Sequence[str], *, timeout: float = 30
+    ) -> dict[str, Receipt]:
+        """Wait for the receipts of these submissions; other messages are kept aside."""
+        wanted = set(message_ids)
+        found: dict[str, Receipt] = {}
+        deadline = asyncio.get_running_loop().time() + timeout
+        while wanted - set(found) and asyncio.get_running_loop().time() < deadline:
+            for message in await self.drain(agency, wait=0.2):
+                if message.type == "receipt":
+                    receipt = parse_receipt(message.body)
+                    found.setdefault(receipt.message_id, receipt)
+                else:
+                    self.kept.setdefault(agency.organ_id, []).append(message)
+        missing = wanted - set(found)
+        assert not missing, f"no receipt within {timeout}s for {sorted(missing)[:5]}"
+        return found
+
+    async def close(self) -> None:
+        for agency in self.agencies.values():
+            if agency.connection is not None:
+                with contextlib.suppress(Exception):
+                    await agency.connection.close()
+
+
+@contextlib.asynccontextmanager
+async def running_hub(settings: Settings, *, concurrency: int = 16) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_hub(settings, ServeOptions(http=False, concurrency=concurrency), stop)
+    )
+    await asyncio.sleep(0.5)
+    if task.done():
+        task.result()
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+def with_limit(settings: Settings, max_bytes: int) -> Settings:
+    return replace(settings, max_package_bytes=max_bytes)
+
+
+def init_home(settings: Settings) -> home.CaInit:
+    return home.init_dev_ca(settings)
