@@ -111,7 +111,7 @@ def _database(url: str) -> str:
 
 def _http(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise ConfigError(
             f"LIENTHONG_HTTP={value!r} is not host:port; use for example 127.0.0.1:8080"
         )

@@ -60,6 +60,7 @@ async def check_schema(settings: Settings) -> None:
 
 
 async def run_hub(settings: Settings, options: ServeOptions, stop: asyncio.Event) -> None:
+    structlog.contextvars.bind_contextvars(pid=os.getpid())
     identity = home.load_hub_identity(settings)
     await check_schema(settings)
     pool = await create_pool(settings.database_url, min_size=2, max_size=options.concurrency + 4)

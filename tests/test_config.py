@@ -33,7 +33,7 @@ def test_vhost_and_management_url_come_from_the_amqp_url() -> None:
         ("LIENTHONG_DATABASE_URL", "mysql://x/y", "is not a PostgreSQL URL"),
         ("LIENTHONG_DATABASE_URL", "postgresql://x", "with a database name"),
         ("LIENTHONG_HTTP", "8080", "is not host:port"),
-        ("LIENTHONG_HTTP", "h:0", "is not host:port"),
+        ("LIENTHONG_HTTP", "h:70000", "is not host:port"),
         ("LIENTHONG_MAX_PACKAGE_BYTES", "-1", "positive whole number"),
         ("LIENTHONG_MAX_PACKAGE_BYTES", "64MB", "positive whole number"),
         ("LIENTHONG_AMQP_MANAGEMENT_URL", "ftp://x", "is not an http(s) URL"),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import aio_pika
 import asyncpg
 from cryptography import x509
 
 from adapters.sdk import ReceiverChange
-from hub import home, receipt
+from hub import home, receipt, registry
 from hub.broker import names
 from tests.conftest import random_organ_id
 from tests.harness import World, running_hub, verify_receipt
@@ -152,3 +153,65 @@ def test_hub_certificate_is_the_one_that_signs(settings) -> None:
     made = home.init_dev_ca(settings)
     assert isinstance(made.hub.cert, x509.Certificate)
     assert made.hub.cert.issuer == made.ca.cert.subject
+
+
+async def test_a_message_the_hub_cannot_handle_is_dead_lettered_with_the_reason(
+    world: World, settings
+) -> None:
+    """Never silently away: an internal message with a broken kind header cannot be processed."""
+    async with running_hub(settings):
+        admin = await aio_pika.connect(settings.amqp.url)
+        channel = await admin.channel(publisher_confirms=True)
+        await channel.default_exchange.publish(
+            aio_pika.Message(
+                b"<edXML/>",
+                message_id="broken-1",
+                headers={names.SUBMITTER_HEADER: "000.00.00.G22", names.KIND_HEADER: "nonsense"},
+            ),
+            routing_key=names.WORK_QUEUE,
+        )
+        await admin.close()
+        dead = None
+        queue = await world.session.channel.get_queue(names.DEAD_QUEUE, ensure=False)
+        for _ in range(50):
+            dead = await queue.get(fail=False)
+            if dead is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert dead is not None and dead.message_id == "broken-1"
+        await dead.ack()
+        assert "hub error" in dead.headers[names.REASON_HEADER]
+        # and the hub keeps serving
+        sender, recipient = (
+            await world.agency(random_organ_id()),
+            await world.agency(random_organ_id()),
+        )
+        await asyncio.sleep(2.5)  # the registry snapshot picks the new agencies up
+        message_id = await world.send(sender, world.document(sender, [recipient]))
+        assert (await world.receipts(sender, [message_id]))[message_id].outcome == "accepted"
+
+
+async def test_suspension_takes_effect_within_five_seconds_without_a_restart(
+    world: World, settings
+) -> None:
+    sender, recipient = await world.agency(random_organ_id()), await world.agency(random_organ_id())
+    async with running_hub(settings):
+        first = await world.send(sender, world.document(sender, [recipient]))
+        assert (await world.receipts(sender, [first]))[first].outcome == "accepted"
+        await registry.set_state(world.session.db, recipient.organ_id, "suspended")
+        await asyncio.sleep(5)
+        refused = await world.send(sender, world.document(sender, [recipient]))
+        got = (await world.receipts(sender, [refused]))[refused]
+        assert got.code == "RECIPIENT_SUSPENDED"
+        # a suspended agency still receives what was delivered before, and receipts
+        assert len(await world.drain(recipient, wait=0.5)) == 1
+        await registry.set_state(world.session.db, sender.organ_id, "suspended")
+        await registry.set_state(world.session.db, recipient.organ_id, "active")
+        await asyncio.sleep(5)
+        own = await world.send(sender, world.document(sender, [recipient]))
+        assert (await world.receipts(sender, [own]))[own].code == "SENDER_SUSPENDED"
+        newcomer = await world.agency(random_organ_id())
+        await registry.set_state(world.session.db, sender.organ_id, "active")
+        await asyncio.sleep(5)
+        welcome = await world.send(sender, world.document(sender, [newcomer]))
+        assert (await world.receipts(sender, [welcome]))[welcome].outcome == "accepted"

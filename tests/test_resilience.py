@@ -1,0 +1,171 @@
+"""Nothing lost: a hub killed with SIGKILL, RabbitMQ and PostgreSQL restarted mid-stream,
+several hub processes at once. The hub runs as a real `lienthong serve` subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import subprocess
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import random_organ_id
+from tests.harness import Agency, World, parse_receipt
+from tests.resilience import HubProcess, Stream, collect
+
+pytestmark = pytest.mark.slow
+
+
+async def setup(
+    world: World, documents: int
+) -> tuple[list[Agency], list[Agency], Stream, dict[str, set[bytes]]]:
+    senders = [await world.agency(random_organ_id()) for _ in range(2)]
+    recipients = [await world.agency(random_organ_id()) for _ in range(2)]
+    plan = []
+    expected: dict[str, set[bytes]] = {r.organ_id: set() for r in recipients}
+    for number in range(documents):
+        sender = senders[number % 2]
+        to = recipients if number % 3 else recipients[:1]
+        body = world.document(sender, to, attachments=[])
+        plan.append((sender, body, f"s-{number}-{uuid.uuid4().hex[:6]}"))
+        for r in to:
+            expected[r.organ_id].add(body)
+    return senders, recipients, Stream(world=world, plan=plan), expected
+
+
+def check_delivery(got, expected, senders, stream) -> None:
+    for organ, bodies in expected.items():
+        edocs = [m for m in got[organ] if m.type == "edoc"]
+        assert {m.body for m in edocs} == bodies, (
+            f"{organ} misses {len(bodies - {m.body for m in edocs})}"
+        )
+        # duplicates only as redeliveries of one message_id, which consumers drop
+        by_id: dict[str, set[bytes]] = {}
+        for m in edocs:
+            by_id.setdefault(m.message_id, set()).add(m.body)
+        assert all(len(v) == 1 for v in by_id.values())
+        assert len(by_id) == len(bodies)
+    receipts = {}
+    for sender in senders:
+        for m in got[sender.organ_id]:
+            if m.type == "receipt":
+                r = parse_receipt(m.body)
+                receipts[r.message_id] = r
+    assert set(stream.sent) <= set(receipts), (
+        f"a submission got no receipt: {len(receipts)} receipts, "
+        f"{ {s.organ_id: Counter(m.type for m in got[s.organ_id]) for s in senders} }"
+    )
+    assert {r.outcome for r in receipts.values()} == {"accepted"}
+
+
+async def test_a_hub_killed_with_sigkill_loses_nothing(world: World, env, tmp_path: Path) -> None:
+    senders, recipients, stream, expected = await setup(world, 240)
+    hub = HubProcess(env={**env, "LIENTHONG_HTTP": "127.0.0.1:0"}, log=tmp_path / "hub.log")
+    hub.start()
+    streaming = asyncio.create_task(stream.run())
+    try:
+        for _ in range(3):
+            await asyncio.sleep(random.uniform(0.8, 1.6))
+            hub.kill()
+            await asyncio.sleep(0.3)
+            hub.start()
+        assert not streaming.done(), "the hub was not killed mid-stream"
+        await streaming
+        got = await collect(
+            world, senders + recipients, expected, receipts=stream.receipts_by_sender(), timeout=90
+        )
+    finally:
+        hub.stop()
+    check_delivery(got, expected, senders, stream)
+    assert hub.starts == 4
+
+
+async def test_rabbitmq_restart_mid_stream_delays_but_loses_nothing(
+    world: World, env, tmp_path: Path
+) -> None:
+    senders, recipients, stream, expected = await setup(world, 150)
+    hub = HubProcess(env={**env, "LIENTHONG_HTTP": "127.0.0.1:0"}, log=tmp_path / "hub.log")
+    hub.start()
+    streaming = asyncio.create_task(stream.run())
+    try:
+        await asyncio.sleep(1.5)
+        sent_at_stop = len(stream.sent)
+        await asyncio.to_thread(subprocess.run, ["rabbitmqctl", "-q", "stop_app"], check=True)
+        await asyncio.sleep(2)
+        await asyncio.to_thread(subprocess.run, ["rabbitmqctl", "-q", "start_app"], check=True)
+        await asyncio.to_thread(subprocess.run, ["rabbitmqctl", "-q", "await_startup"], check=True)
+        await streaming
+        got = await collect(
+            world, senders + recipients, expected, receipts=stream.receipts_by_sender(), timeout=120
+        )
+    finally:
+        hub.stop()
+        subprocess.run(["rabbitmqctl", "-q", "start_app"], check=False)
+    check_delivery(got, expected, senders, stream)
+    assert 0 < sent_at_stop < len(stream.plan), "the broker was not restarted mid-stream"
+
+
+async def test_postgresql_restart_mid_stream_delays_but_loses_nothing(
+    world: World, env, tmp_path: Path
+) -> None:
+    senders, recipients, stream, expected = await setup(world, 150)
+    hub = HubProcess(env={**env, "LIENTHONG_HTTP": "127.0.0.1:0"}, log=tmp_path / "hub.log")
+    hub.start()
+    streaming = asyncio.create_task(stream.run())
+    version = sorted(Path("/etc/postgresql").iterdir())[-1].name
+    try:
+        await asyncio.sleep(1.5)
+        sent_at_restart = len(stream.sent)
+        await asyncio.to_thread(
+            subprocess.run,
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+            check=True,
+        )
+        await streaming
+        got = await collect(
+            world, senders + recipients, expected, receipts=stream.receipts_by_sender(), timeout=120
+        )
+    finally:
+        hub.stop()
+    check_delivery(got, expected, senders, stream)
+    assert 0 < sent_at_restart < len(stream.plan), "PostgreSQL was not restarted mid-stream"
+    assert "database_retry" in hub.log.read_text(), "the hub never felt the restart"
+
+
+async def test_several_hub_processes_share_the_work_without_double_delivery(
+    world: World, env, tmp_path: Path
+) -> None:
+    senders, recipients, stream, expected = await setup(world, 300)
+    stream.pause = 0
+    hubs = [
+        HubProcess(
+            env={**env, "LIENTHONG_HTTP": "127.0.0.1:0"},
+            log=tmp_path / "hub-a.log",
+            args=("--workers", "2"),
+        ),
+        HubProcess(env={**env, "LIENTHONG_HTTP": "127.0.0.1:0"}, log=tmp_path / "hub-b.log"),
+    ]
+    for hub in hubs:
+        hub.start()
+    try:
+        await stream.run()
+        got = await collect(
+            world, senders + recipients, expected, receipts=stream.receipts_by_sender(), timeout=90
+        )
+    finally:
+        for hub in hubs:
+            hub.stop()
+    check_delivery(got, expected, senders, stream)
+    for organ in expected:
+        counts = Counter(m.message_id for m in got[organ] if m.type == "edoc")
+        assert max(counts.values()) == 1, "a package was delivered twice"
+    workers: Counter[int] = Counter()
+    for hub in hubs:
+        for line in hub.log.read_text().splitlines():
+            if line.startswith("{") and '"package_accepted"' in line:
+                workers[json.loads(line)["pid"]] += 1
+    assert len(workers) >= 2, f"one process did all the work: {workers}"
