@@ -68,8 +68,10 @@ async def test_a_hub_killed_with_sigkill_loses_nothing(world: World, env, tmp_pa
     hub.start()
     streaming = asyncio.create_task(stream.run())
     try:
-        for _ in range(3):
-            await asyncio.sleep(random.uniform(0.8, 1.6))
+        for quarter in (1, 2, 3):
+            # kill at a quarter, half and three quarters of the stream, a little off the beat
+            while len(stream.sent) < quarter * len(stream.plan) // 4 + random.randint(0, 10):
+                await asyncio.sleep(0.02)
             hub.kill()
             await asyncio.sleep(0.3)
             hub.start()
@@ -92,7 +94,8 @@ async def test_rabbitmq_restart_mid_stream_delays_but_loses_nothing(
     hub.start()
     streaming = asyncio.create_task(stream.run())
     try:
-        await asyncio.sleep(1.5)
+        while len(stream.sent) < len(stream.plan) // 3:
+            await asyncio.sleep(0.02)
         sent_at_stop = len(stream.sent)
         await asyncio.to_thread(subprocess.run, ["rabbitmqctl", "-q", "stop_app"], check=True)
         await asyncio.sleep(2)
@@ -118,7 +121,8 @@ async def test_postgresql_restart_mid_stream_delays_but_loses_nothing(
     streaming = asyncio.create_task(stream.run())
     version = sorted(Path("/etc/postgresql").iterdir())[-1].name
     try:
-        await asyncio.sleep(1.5)
+        while len(stream.sent) < len(stream.plan) // 3:
+            await asyncio.sleep(0.02)
         sent_at_restart = len(stream.sent)
         await asyncio.to_thread(
             subprocess.run,
