@@ -293,6 +293,30 @@ def serve_command(
         pass
 
 
+operator_app = typer.Typer(help="Operator accounts (viewer, admin).", no_args_is_help=True)
+app.add_typer(operator_app, name="operator")
+
+
+@operator_app.command("add")
+def operator_add(
+    name: str,
+    role: Annotated[str, typer.Option("--role", help="viewer or admin")] = "viewer",
+) -> None:
+    """Create an operator account and print its token (shown once)."""
+    from hub import operators
+
+    async def work(settings: config.Settings) -> operators.OperatorToken:
+        db = await connect(settings.database_url)
+        try:
+            return await operators.add(db, name, role)
+        finally:
+            await db.close()
+
+    made = run(work)
+    out.print(f"operator {made.name} ({made.role}); token (shown once):")
+    sys.stdout.write(made.token + "\n")
+
+
 @app.command("demo")
 def demo_command(
     once: Annotated[bool, typer.Option("--once", help="exit when done")] = False,

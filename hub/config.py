@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+from hub import overdue
 from hub.errors import ConfigError
+from hub.overdue import WorkingTime
 
 DEFAULTS: Mapping[str, str] = {
     "LIENTHONG_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/",
@@ -42,6 +44,8 @@ class Settings:
     http_port: int
     home: Path
     max_package_bytes: int
+    working_time: WorkingTime = field(default_factory=WorkingTime)
+    """The same-day rule: when a delivered document's first status is due."""
 
     @property
     def database_name(self) -> str:
@@ -143,6 +147,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         http_port=port,
         home=Path(get("LIENTHONG_HOME")).expanduser().resolve(),
         max_package_bytes=_size(get("LIENTHONG_MAX_PACKAGE_BYTES")),
+        working_time=overdue.load(env),
     )
 
 

@@ -28,3 +28,7 @@ END_TO_END_SECONDS = Histogram(
 )
 RETRIES = Counter("lienthong_retries_total", "Transient failures retried, by service", ["service"])
 IN_FLIGHT = Gauge("lienthong_in_flight", "Submissions being processed by this process")
+OVERDUE = Gauge(
+    "lienthong_overdue_deliveries",
+    "Delivered documents past their same-day deadline without any status from the recipient",
+)

@@ -16,7 +16,7 @@ import aio_pika
 import asyncpg
 import structlog
 
-from hub import decision, metrics, receipt, records
+from hub import decision, metrics, overdue, receipt, records
 from hub.broker.publisher import Publisher, Unroutable
 from hub.config import Settings
 from hub.db import DB
@@ -30,6 +30,7 @@ T = TypeVar("T")
 TRANSIENT_DB = (
     OSError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a pooled connection left mid-operation by a server restart
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
@@ -167,8 +168,10 @@ class Pipeline:
             return
         published, dead = await self.publish_all(outbound)
 
+        due = overdue.deadline(utcnow(), self.settings.working_time)
         await self.with_database(
-            lambda conn: records.mark_delivered(conn, published, dead), keep_trying=keep_trying
+            lambda conn: records.mark_delivered(conn, published, dead, deadline=due),
+            keep_trying=keep_trying,
         )
         for out in published:
             metrics.DELIVERIES.labels(out.kind).inc()

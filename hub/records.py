@@ -496,7 +496,7 @@ async def _apply_document(db: DB, package_id: int, document: DocumentPackage) ->
     await db.execute(Q.document_version_insert, document_ref, package_id, what)
     for recipient in document.recipients:
         if recipient in current:
-            await db.execute(Q.change_request_insert, document_ref, recipient, package_id, what)
+            await _request_change(db, document_ref, recipient, package_id, what)
     return _Plan(
         deliver_to=delivery_recipients(document),
         kind="edoc",
@@ -504,6 +504,14 @@ async def _apply_document(db: DB, package_id: int, document: DocumentPackage) ->
         document_ref=document_ref,
         detail=detail,
     )
+
+
+async def _request_change(
+    db: DB, document_ref: int, recipient: str, package_id: int, kind: str
+) -> None:
+    """Ask a recipient to answer 15/16; a request still open is superseded by this one."""
+    await db.execute(Q.change_request_supersede, document_ref, recipient, package_id)
+    await db.execute(Q.change_request_insert, document_ref, recipient, package_id, kind)
 
 
 def _invalid(detail: str) -> PackageRejected:
@@ -529,9 +537,7 @@ async def _apply_status(db: DB, package_id: int, status: StatusPackage) -> _Plan
             )
         recipients = await _current_recipients(db, document_ref)
         for recipient in recipients:
-            await db.execute(
-                Q.change_request_insert, document_ref, recipient, package_id, "take-back"
-            )
+            await _request_change(db, document_ref, recipient, package_id, "take-back")
             await db.execute(
                 Q.status_insert,
                 document_ref,
@@ -611,11 +617,18 @@ async def mark_delivered(
     db: DB,
     published: list[Outbound],
     dead: list[tuple[Outbound, str]],
+    *,
+    deadline: dt.datetime | None = None,
 ) -> None:
-    """After the broker confirmed: mark deliveries published (or dead), append the events."""
+    """After the broker confirmed: mark deliveries published (or dead), append the events.
+
+    ``deadline`` is when the recipients' first status is due (the same-day rule); it applies to
+    new and replacement documents only."""
     async with db.transaction():
         if published:
-            await db.execute(Q.deliveries_mark_published, [o.delivery_id for o in published])
+            await db.execute(
+                Q.deliveries_mark_published, [o.delivery_id for o in published], deadline
+            )
         for out, reason in dead:
             await db.execute(Q.delivery_mark_dead, out.delivery_id, reason)
         for out in published:

@@ -25,7 +25,7 @@ from hub.errors import ConfigError, HubError
 from hub.http.app import HubState, create_app
 from hub.pipeline import Pipeline
 from hub.registry_cache import RegistryCache
-from hub.worker import Sweeper, Triage, Workers
+from hub.worker import OverdueWatch, Sweeper, Triage, Workers
 
 log = structlog.get_logger(__name__)
 
@@ -91,6 +91,13 @@ async def run_hub(settings: Settings, options: ServeOptions, stop: asyncio.Event
                 Workers(connection, pipeline, concurrency=options.concurrency).run(), name="workers"
             ),
             asyncio.create_task(Sweeper(pipeline).run(), name="sweeper"),
+            asyncio.create_task(
+                OverdueWatch(
+                    pipeline,
+                    every=min(5.0, max(0.5, settings.working_time.delay.total_seconds() / 4)),
+                ).run(),
+                name="overdue",
+            ),
         ]
         server: _Server | None = None
         if options.http:

@@ -18,7 +18,7 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
-from hub import metrics, records
+from hub import events, metrics, overdue, records
 from hub.broker import names
 from hub.db import Q
 from hub.decision import Submission
@@ -73,6 +73,14 @@ async def dead_letter(
     metrics.DEAD_LETTERS.labels(reason.split(":", 1)[0][:40]).inc()
 
 
+def channel_closed(message: AbstractIncomingMessage) -> bool:
+    """Whether the channel a message came on is gone (then the broker delivers it again)."""
+    try:
+        return bool(message.channel.is_closed)
+    except aio_pika.exceptions.ChannelInvalidStateError:
+        return True
+
+
 class Triage:
     """Moves each submission from lienthong.ingress into the urgent or the ordinary lane."""
 
@@ -87,15 +95,17 @@ class Triage:
         channel = await self._connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=self._in_flight)
         ingress = await channel.get_queue(names.INGRESS_QUEUE, ensure=False)
-        slots = asyncio.Semaphore(self._in_flight)
         tasks: set[asyncio.Task[None]] = set()
-        async with ingress.iterator() as messages:
-            async for message in messages:
-                await slots.acquire()
-                task = asyncio.create_task(self._move(channel, message))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                task.add_done_callback(lambda _: slots.release())
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            # prefetch bounds how many are in flight; each moves on its own
+            task = asyncio.create_task(self._move(channel, message))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        # consume() (not an iterator): a robust channel subscribes it again after a reconnect
+        await ingress.consume(on_message)
+        await asyncio.Future()
 
     async def _move(self, channel: AbstractChannel, message: AbstractIncomingMessage) -> None:
         try:
@@ -139,7 +149,12 @@ class Triage:
             )
             await message.ack()
         except TRANSIENT_BROKER as exc:
-            log.warning("triage_broker_error", error=repr(exc))  # redelivered after reconnect
+            log.warning("triage_broker_error", message_id=message.message_id, error=repr(exc))
+            if not channel_closed(message):
+                # publishing failed while this channel lives: hand it back to be delivered again
+                with contextlib.suppress(*TRANSIENT_BROKER):
+                    await asyncio.sleep(0.5)
+                    await message.nack(requeue=True)
 
 
 class KeyedLocks:
@@ -197,21 +212,30 @@ class Workers:
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=self._concurrency * 2)
         queue = await channel.get_queue(queue_name, ensure=False)
-        async with queue.iterator() as messages:
-            async for message in messages:
-                self._queue.put_nowait((rank, next(self._order), message))
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            self._queue.put_nowait((rank, next(self._order), message))
+
+        # consume() (not an iterator): a robust channel subscribes it again after a reconnect
+        await queue.consume(on_message)
+        await asyncio.Future()
 
     async def _work(self) -> None:
         while True:
             rank, _, message = await self._queue.get()
+            if channel_closed(message):
+                continue  # taken before a reconnect: the broker delivers it again
             headers = message.headers or {}
             submitter = str(headers.get(names.SUBMITTER_HEADER, ""))
             kind = str(headers.get(names.KIND_HEADER, ""))
-            if kind == Kind.STATUS.value:
-                async with self._locks.hold(submitter):
+            try:
+                if kind == Kind.STATUS.value:
+                    async with self._locks.hold(submitter):
+                        await self._handle(message, submitter, kind, rank)
+                else:
                     await self._handle(message, submitter, kind, rank)
-            else:
-                await self._handle(message, submitter, kind, rank)
+            except Exception as exc:
+                log.error("worker_error", message_id=message.message_id, error=repr(exc))
 
     async def _handle(
         self, message: AbstractIncomingMessage, submitter: str, kind: str, rank: int
@@ -228,15 +252,28 @@ class Workers:
                 channel="amqp",
                 received_at=message.timestamp.replace(tzinfo=dt.UTC) if message.timestamp else None,
             )
-            await self._pipeline.process(
-                submission,
-                lane="urgent" if rank == 0 else "ordinary",
-                keep_trying=lambda: not message.channel.is_closed,
-            )
-            await message.ack()
+            delay = 0.2
+            while True:
+                try:
+                    await self._pipeline.process(
+                        submission,
+                        lane="urgent" if rank == 0 else "ordinary",
+                        keep_trying=lambda: not channel_closed(message),
+                    )
+                    await message.ack()
+                    break
+                except (BrokerUnavailable, *TRANSIENT_BROKER) as exc:
+                    log.warning(
+                        "broker_unavailable", message_id=message.message_id, error=repr(exc)
+                    )
+                    if channel_closed(message):
+                        return  # the broker delivers it again, on a new channel
+                    # the publishing channel may still be reconnecting while this one is back:
+                    # hold the message and try again (the replay publishes what is pending)
+                    metrics.RETRIES.labels("rabbitmq").inc()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
             await self._note_seen(submitter)
-        except (BrokerUnavailable, *TRANSIENT_BROKER) as exc:
-            log.warning("broker_unavailable", message_id=message.message_id, error=repr(exc))
         except Exception as exc:
             log.error(
                 "submission_failed",
@@ -245,13 +282,15 @@ class Workers:
                 error=repr(exc),
                 traceback=traceback.format_exc(limit=8),
             )
-            with contextlib.suppress(*TRANSIENT_BROKER):
+            try:
                 channel = await self._connection.channel(publisher_confirms=True)
                 try:
                     await dead_letter(channel, message, f"hub error: {type(exc).__name__}: {exc}")
                     await message.ack()
                 finally:
                     await channel.close()
+            except Exception as again:
+                log.warning("dead_letter_failed", message_id=message.message_id, error=repr(again))
         finally:
             metrics.IN_FLIGHT.dec()
 
@@ -278,7 +317,8 @@ class Sweeper:
             if not stale:
                 return 0
             published, dead = await self._pipeline.publish_all(stale)
-            await records.mark_delivered(conn, published, dead)
+            due = overdue.deadline(dt.datetime.now(dt.UTC), self._pipeline.settings.working_time)
+            await records.mark_delivered(conn, published, dead, deadline=due)
         log.info("swept_deliveries", published=len(published), dead=len(dead))
         return len(published)
 
@@ -289,3 +329,43 @@ class Sweeper:
                 await self.sweep_once()
             except Exception as exc:
                 log.warning("sweep_failed", error=repr(exc))
+
+
+class OverdueWatch:
+    """Flags deliveries past their same-day deadline without any status: logged and recorded
+    once (whichever hub sees it first), counted in ``lienthong_overdue_deliveries``."""
+
+    def __init__(self, pipeline: Pipeline, *, every: float = 5.0) -> None:
+        self._pipeline = pipeline
+        self._every = every
+
+    async def check_once(self) -> int:
+        async with self._pipeline.pool.acquire() as conn, conn.transaction():
+            flagged = await conn.fetch(Q.overdue_flag)
+            for row in flagged:
+                log.warning(
+                    "delivery_overdue",
+                    document_id=row["document_id"],
+                    sender=row["sender"],
+                    recipient=row["recipient"],
+                    delivered_at=row["published_at"].isoformat(),
+                    deadline=row["deadline_at"].isoformat(),
+                )
+                await events.append(
+                    conn,
+                    kind="overdue",
+                    actor="hub",
+                    organ_id=row["recipient"],
+                    document_id=row["document_id"],
+                    payload={"sender": row["sender"], "deadline": row["deadline_at"].isoformat()},
+                )
+            metrics.OVERDUE.set(await conn.fetchval(Q.overdue_count))
+        return len(flagged)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.check_once()
+            except Exception as exc:
+                log.warning("overdue_check_failed", error=repr(exc))
+            await asyncio.sleep(self._every)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -243,17 +244,31 @@ class World:
                     await agency.connection.close()
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextlib.asynccontextmanager
-async def running_hub(settings: Settings, *, concurrency: int = 16) -> AsyncIterator[None]:
+async def running_hub(
+    settings: Settings, *, concurrency: int = 16, http: bool = False
+) -> AsyncIterator[str]:
+    """Run the hub in this event loop; yields its base URL (``""`` without HTTP)."""
+    base = ""
+    if http:
+        port = free_port()
+        settings = replace(settings, http_host="127.0.0.1", http_port=port)
+        base = f"http://127.0.0.1:{port}"
     stop = asyncio.Event()
     task = asyncio.create_task(
-        run_hub(settings, ServeOptions(http=False, concurrency=concurrency), stop)
+        run_hub(settings, ServeOptions(http=http, concurrency=concurrency), stop)
     )
     await asyncio.sleep(0.5)
     if task.done():
         task.result()
     try:
-        yield
+        yield base
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)

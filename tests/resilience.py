@@ -41,6 +41,20 @@ class HubProcess:
                 start_new_session=True,
             )
 
+    async def started(self, timeout: float = 30) -> None:
+        """Wait until the hub says it started (before a drill touches the services)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            text = self.log.read_text(errors="replace") if self.log.exists() else ""
+            if text.count('"hub_started"') >= self.starts:
+                return
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"the hub exited: {text[-2000:]}")
+            await asyncio.sleep(0.1)
+        raise AssertionError("the hub did not start in time")
+
     def kill(self) -> None:
         """SIGKILL, no chance to clean up (children too)."""
         assert self.process is not None

@@ -66,6 +66,7 @@ async def test_a_hub_killed_with_sigkill_loses_nothing(world: World, env, tmp_pa
     senders, recipients, stream, expected = await setup(world, 240)
     hub = HubProcess(env={**env, "LIENTHONG_HTTP": "127.0.0.1:0"}, log=tmp_path / "hub.log")
     hub.start()
+    await hub.started()
     streaming = asyncio.create_task(stream.run())
     try:
         for quarter in (1, 2, 3):
@@ -92,6 +93,7 @@ async def test_rabbitmq_restart_mid_stream_delays_but_loses_nothing(
     senders, recipients, stream, expected = await setup(world, 150)
     hub = HubProcess(env={**env, "LIENTHONG_HTTP": "127.0.0.1:0"}, log=tmp_path / "hub.log")
     hub.start()
+    await hub.started()
     streaming = asyncio.create_task(stream.run())
     try:
         while len(stream.sent) < len(stream.plan) // 3:
@@ -118,6 +120,7 @@ async def test_postgresql_restart_mid_stream_delays_but_loses_nothing(
     senders, recipients, stream, expected = await setup(world, 150)
     hub = HubProcess(env={**env, "LIENTHONG_HTTP": "127.0.0.1:0"}, log=tmp_path / "hub.log")
     hub.start()
+    await hub.started()
     streaming = asyncio.create_task(stream.run())
     version = sorted(Path("/etc/postgresql").iterdir())[-1].name
     try:
@@ -155,6 +158,8 @@ async def test_several_hub_processes_share_the_work_without_double_delivery(
     ]
     for hub in hubs:
         hub.start()
+    for hub in hubs:
+        await hub.started()
     try:
         await stream.run()
         got = await collect(

@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import __version__
 from hub.db import Q
+from hub.http import documents, problems
 from hub.pipeline import Pipeline
 
 
@@ -27,6 +28,9 @@ def create_app(state: HubState) -> FastAPI:
         description="National electronic document interchange hub (Trục liên thông văn bản). "
         "See docs/PROTOCOL.md.",
     )
+    app.state.hub = state
+    problems.install(app)
+    app.include_router(documents.router)
 
     @app.get("/healthz", tags=["operations"], summary="Is the hub working?")
     async def healthz() -> JSONResponse:

@@ -59,9 +59,13 @@ SELECT id, recipient, kind, message_id, urgent, document_id, routing_key, state
 FROM delivery WHERE package_id = $1 ORDER BY id;
 
 -- name: deliveries_mark_published
-UPDATE delivery SET state = 'published', published_at = now(), attempts = attempts + 1
-WHERE id = ANY($1::bigint[]) AND state = 'pending'
-RETURNING id, recipient, kind, document_id, package_id;
+-- $2: when the recipient's first status is due (new and replacement documents only).
+UPDATE delivery d SET state = 'published', published_at = now(), attempts = attempts + 1,
+    deadline_at = CASE WHEN d.kind = 'edoc'
+                        AND (SELECT p.business_doc_type FROM package p WHERE p.id = d.package_id) IN (0, 3)
+                       THEN $2::timestamptz END
+WHERE d.id = ANY($1::bigint[]) AND d.state = 'pending'
+RETURNING d.id, d.recipient, d.kind, d.document_id, d.package_id;
 
 -- name: delivery_mark_dead
 UPDATE delivery SET state = 'dead', attempts = attempts + 1, last_error = $2 WHERE id = $1;
@@ -97,12 +101,16 @@ INSERT INTO status_event (document_ref, package_id, author, recipient, status_co
                           description, staff, stated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
 
+-- name: change_request_supersede
+UPDATE change_request SET superseded_by = $3
+WHERE document_ref = $1 AND recipient = $2 AND answer IS NULL AND superseded_by IS NULL;
+
 -- name: change_request_insert
 INSERT INTO change_request (document_ref, recipient, package_id, kind) VALUES ($1, $2, $3, $4);
 
 -- name: change_request_open
 SELECT id, kind FROM change_request
-WHERE document_ref = $1 AND recipient = $2 AND answer IS NULL
+WHERE document_ref = $1 AND recipient = $2 AND answer IS NULL AND superseded_by IS NULL
 ORDER BY id DESC LIMIT 1
 FOR UPDATE;
 
@@ -137,3 +145,35 @@ UPDATE package SET detail = $2, recipients = $3 WHERE id = $1;
 
 -- name: package_digest
 SELECT digest FROM package WHERE id = $1;
+
+-- name: overdue_flag
+-- Deliveries past their deadline with no status from the recipient: flagged once, here.
+UPDATE delivery d SET overdue_at = now()
+FROM package p
+WHERE p.id = d.package_id
+  AND d.kind = 'edoc' AND d.state = 'published' AND d.overdue_at IS NULL
+  AND d.deadline_at < now()
+  AND NOT EXISTS (SELECT 1 FROM status_event s
+                  WHERE s.document_ref = p.document_ref AND s.recipient = d.recipient)
+RETURNING d.id, d.recipient, d.document_id, p.sender, d.published_at, d.deadline_at;
+
+-- name: overdue_count
+SELECT count(*) FROM delivery d JOIN package p ON p.id = d.package_id
+WHERE d.kind = 'edoc' AND d.overdue_at IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM status_event s
+                  WHERE s.document_ref = p.document_ref AND s.recipient = d.recipient);
+
+-- name: overdue_list
+-- Overdue deliveries still without a status; $1 limits them to an agency (sender or
+-- recipient), NULL for operators.
+SELECT d.document_id, p.sender, d.recipient, d.published_at, d.deadline_at, d.overdue_at,
+       doc.subject, doc.priority
+FROM delivery d
+JOIN package p ON p.id = d.package_id
+JOIN document doc ON doc.id = p.document_ref
+WHERE d.kind = 'edoc' AND d.overdue_at IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM status_event s
+                  WHERE s.document_ref = p.document_ref AND s.recipient = d.recipient)
+  AND ($1::text IS NULL OR p.sender = $1 OR d.recipient = $1)
+ORDER BY d.deadline_at
+LIMIT $2 OFFSET $3;

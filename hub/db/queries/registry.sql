@@ -51,3 +51,15 @@ RETURNING id, seq;
 
 -- name: ping
 SELECT 1;
+
+-- name: operator_insert
+INSERT INTO operator (name, role, token_hash) VALUES ($1, $2, $3);
+
+-- name: operator_get
+SELECT name, role, created_at, disabled_at FROM operator WHERE name = $1;
+
+-- name: operator_by_token
+SELECT name, role FROM operator WHERE token_hash = $1 AND disabled_at IS NULL;
+
+-- name: operator_list
+SELECT name, role, created_at, disabled_at FROM operator ORDER BY name;
