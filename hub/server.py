@@ -21,7 +21,7 @@ from hub.broker.publisher import Publisher
 from hub.config import Settings
 from hub.db import Q, create_pool
 from hub.db.migrate import migrations
-from hub.errors import ConfigError, HubError
+from hub.errors import ConfigError, HubError, ServiceUnavailable
 from hub.http.app import HubState, create_app
 from hub.pipeline import Pipeline
 from hub.registry_cache import RegistryCache
@@ -59,14 +59,29 @@ async def check_schema(settings: Settings) -> None:
         )
 
 
-async def run_hub(settings: Settings, options: ServeOptions, stop: asyncio.Event) -> None:
+class BrokerLost(ServiceUnavailable):
+    """The hub's connection to RabbitMQ closed: its broker side starts again."""
+
+
+async def run_hub(
+    settings: Settings,
+    options: ServeOptions,
+    stop: asyncio.Event,
+    started: asyncio.Event | None = None,
+) -> None:
     structlog.contextvars.bind_contextvars(pid=os.getpid())
     identity = home.load_hub_identity(settings)
     await check_schema(settings)
     pool = await create_pool(settings.database_url, min_size=2, max_size=options.concurrency + 4)
-    connection = await topology.connect(
-        settings.amqp.url, name=f"lienthong-hub-{os.getpid()}-{options.process}"
-    )
+    try:
+        connection = await topology.connect(
+            settings.amqp.url, name=f"lienthong-hub-{os.getpid()}-{options.process}", robust=False
+        )
+    except BaseException:
+        await pool.close()
+        raise
+    lost = asyncio.Event()
+    connection.close_callbacks.add(lambda *_: lost.set())
     try:
         channel = await connection.channel()
         await topology.declare_core(channel)
@@ -101,9 +116,7 @@ async def run_hub(settings: Settings, options: ServeOptions, stop: asyncio.Event
         ]
         server: _Server | None = None
         if options.http:
-            app = create_app(
-                HubState(pipeline=pipeline, broker_connected=lambda: not connection.is_closed)
-            )
+            app = create_app(HubState(pipeline=pipeline, connection=connection))
             server = _Server(
                 uvicorn.Config(
                     app,
@@ -121,7 +134,10 @@ async def run_hub(settings: Settings, options: ServeOptions, stop: asyncio.Event
             http=f"{settings.http_host}:{settings.http_port}" if options.http else None,
             agencies=len(registry.snapshot.agencies),
         )
+        if started is not None:
+            started.set()
         stopper = asyncio.create_task(stop.wait())
+        tasks.append(asyncio.create_task(lost.wait(), name="broker"))
         done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
         failed = [t for t in done if t is not stopper and t.exception() is not None]
         if server is not None:
@@ -131,6 +147,8 @@ async def run_hub(settings: Settings, options: ServeOptions, stop: asyncio.Event
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         stopper.cancel()
+        if lost.is_set() and not stop.is_set():
+            raise BrokerLost("the connection to RabbitMQ was lost")
         for task in failed:
             error = task.exception()
             assert error is not None
@@ -147,10 +165,28 @@ def _install_stop(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
+async def keep_serving(settings: Settings, options: ServeOptions, stop: asyncio.Event) -> None:
+    """Run the hub until ``stop``. The first start fails fast (one clear line); once it has run,
+    losing RabbitMQ or PostgreSQL makes it start again, with backoff, until they are back."""
+    started = asyncio.Event()
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            await run_hub(settings, options, stop, started)
+            return
+        except ServiceUnavailable as exc:
+            if not started.is_set():
+                raise
+            log.warning("hub_restarting", reason=str(exc), delay=delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, 5.0)
+
+
 async def _serve_one(settings: Settings, options: ServeOptions) -> None:
     stop = asyncio.Event()
     _install_stop(asyncio.get_running_loop(), stop)
-    await run_hub(settings, options, stop)
+    await keep_serving(settings, options, stop)
 
 
 def _child(options: ServeOptions) -> None:
@@ -200,7 +236,7 @@ def serve(settings: Settings, *, workers: int, concurrency: int) -> None:
         _install_stop(asyncio.get_running_loop(), stop)
         supervisor = asyncio.create_task(supervise(stop))
         try:
-            await run_hub(settings, ServeOptions(http=True, concurrency=concurrency), stop)
+            await keep_serving(settings, ServeOptions(http=True, concurrency=concurrency), stop)
         finally:
             stop.set()
             supervisor.cancel()

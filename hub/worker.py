@@ -103,7 +103,7 @@ class Triage:
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
-        # consume() (not an iterator): a robust channel subscribes it again after a reconnect
+        # if the connection is lost, the hub restarts its broker side (hub.server.keep_serving)
         await ingress.consume(on_message)
         await asyncio.Future()
 
@@ -216,7 +216,7 @@ class Workers:
         async def on_message(message: AbstractIncomingMessage) -> None:
             self._queue.put_nowait((rank, next(self._order), message))
 
-        # consume() (not an iterator): a robust channel subscribes it again after a reconnect
+        # if the connection is lost, the hub restarts its broker side (hub.server.keep_serving)
         await queue.consume(on_message)
         await asyncio.Future()
 

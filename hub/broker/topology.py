@@ -20,8 +20,16 @@ INGRESS_ARGUMENTS: FieldTable = {
 }
 
 
-async def connect(url: str, *, name: str = "lienthong-hub") -> AbstractRobustConnection:
+async def connect(
+    url: str, *, name: str = "lienthong-hub", robust: bool = True
+) -> AbstractRobustConnection:
+    """A connection; ``robust=False`` for the hub's pipeline, which restarts its broker side
+    itself when the connection is lost (aio-pika's automatic restore of consumers was seen to
+    fail silently when quorum queues were not yet ready after a broker restart)."""
     try:
+        if not robust:
+            plain = await aio_pika.connect(url, client_properties={"connection_name": name})
+            return plain  # type: ignore[return-value]
         return await aio_pika.connect_robust(url, client_properties={"connection_name": name})
     except (OSError, aio_pika.exceptions.AMQPError) as exc:
         host = url.rsplit("@", 1)[-1]
