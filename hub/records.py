@@ -556,6 +556,10 @@ async def _apply_status(db: DB, package_id: int, status: StatusPackage) -> _Plan
             document_ref=document_ref,
             detail=f"take-back (13) of {status.document_id} forwarded to {', '.join(recipients)}",
         )
+    if code == lifecycle.REFUSE and not (status.description or "").strip():
+        raise _invalid(
+            f"a refusal (02) of document {status.document_id!r} needs its reason in Description"
+        )
     if not await db.fetchval(Q.document_was_sent_to, document_ref, author):
         raise _invalid(
             f"document {status.document_id!r} was not sent to {author}; only its recipients "

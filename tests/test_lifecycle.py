@@ -10,9 +10,10 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from adapters.sdk import ReceiverChange
+from adapters.sdk import ReceiverChange, StatusSpec, build_status
 from hub import lifecycle, operators
 from hub.overdue import WorkingTime
+from hub.signing import sign_package
 from tests.conftest import random_organ_id
 from tests.harness import World, running_hub
 
@@ -85,6 +86,22 @@ async def test_a_document_through_its_whole_life(world: World, settings) -> None
         for code in ("01", "03", "04", "05", "06"):
             assert (await status(completes, code))[0] == "accepted", code
         assert (await status(refuses, "01"))[0] == "accepted"
+        # a refusal without its reason is refused
+        bare = sign_package(
+            build_status(
+                StatusSpec(
+                    sender=refuses.org,
+                    document_sender=sender.organ_id,
+                    document_id=document_id,
+                    status_code="02",
+                )
+            ),
+            refuses.key,
+            refuses.cert,
+        )
+        sent = await world.send(refuses, bare, kind="status")
+        got = (await world.receipts(refuses, [sent]))[sent]
+        assert got.code == "STATUS_INVALID" and "reason" in got.detail
         assert (await status(refuses, "02"))[0] == "accepted"
         # illegal or misdirected statuses
         outcome, code, detail = await status(completes, "05")
