@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
+from aio_pika.abc import AbstractRobustConnection
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -11,14 +13,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import __version__
 from hub.db import Q
-from hub.http import documents, problems
+from hub.http import documents, gateway, problems
 from hub.pipeline import Pipeline
+from hub.records import Recorded
 
 
 @dataclass(kw_only=True)
 class HubState:
     pipeline: Pipeline
-    broker_connected: object  # a callable returning bool
+    connection: AbstractRobustConnection
+    in_flight: dict[tuple[str, str], asyncio.Task[Recorded]] = field(default_factory=dict)
+    """Gateway submissions being processed, by (agency, message_id)."""
+
+    def broker_connected(self) -> bool:
+        return not self.connection.is_closed
 
 
 def create_app(state: HubState) -> FastAPI:
@@ -31,6 +39,7 @@ def create_app(state: HubState) -> FastAPI:
     app.state.hub = state
     problems.install(app)
     app.include_router(documents.router)
+    app.include_router(gateway.router)
 
     @app.get("/healthz", tags=["operations"], summary="Is the hub working?")
     async def healthz() -> JSONResponse:
@@ -39,7 +48,7 @@ def create_app(state: HubState) -> FastAPI:
             await state.pipeline.pool.fetchval(Q.ping)
         except Exception:
             database = False
-        broker = bool(state.broker_connected() if callable(state.broker_connected) else False)
+        broker = state.broker_connected()
         healthy = database and broker
         return JSONResponse(
             {"status": "ok" if healthy else "degraded", "database": database, "broker": broker},

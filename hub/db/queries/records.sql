@@ -177,3 +177,31 @@ WHERE d.kind = 'edoc' AND d.overdue_at IS NOT NULL
   AND ($1::text IS NULL OR p.sender = $1 OR d.recipient = $1)
 ORDER BY d.deadline_at
 LIMIT $2 OFFSET $3;
+
+-- name: receipt_by_message
+SELECT r.xml FROM receipt r JOIN package p ON p.id = r.package_id
+WHERE p.submitter = $1 AND p.message_id = $2;
+
+-- name: gateway_take
+INSERT INTO gateway_inbox (organ_id, message_id, kind, document_id, urgent, body)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (organ_id, message_id) DO NOTHING;
+
+-- name: gateway_list
+SELECT message_id, kind, document_id, urgent, taken_at, length(body) AS size
+FROM gateway_inbox
+WHERE organ_id = $1 AND acked_at IS NULL
+ORDER BY urgent DESC, taken_at, message_id
+LIMIT $2 OFFSET $3;
+
+-- name: gateway_count
+SELECT count(*) FROM gateway_inbox WHERE organ_id = $1 AND acked_at IS NULL;
+
+-- name: gateway_get
+SELECT message_id, kind, document_id, urgent, body, acked_at
+FROM gateway_inbox WHERE organ_id = $1 AND message_id = $2;
+
+-- name: gateway_ack
+UPDATE gateway_inbox SET acked_at = coalesce(acked_at, now())
+WHERE organ_id = $1 AND message_id = $2
+RETURNING acked_at;

@@ -1,0 +1,326 @@
+"""``Endpoint``: an agency's connection to the hub over AMQP.
+
+    async with Endpoint.open(EndpointConfig.from_credentials("G22.json")) as hub:
+        receipt = await hub.send(DocumentSpec(...))          # built, signed, sent
+        async for item in hub.inbox():                      # urgent first, no duplicates
+            ...                                             # acked when you ask for the next
+
+``inbox()`` acknowledges an item only when the application asks for the next one, so an
+exception in the loop body leaves it unacknowledged (the broker delivers it again) — and the
+SQLite store of handed-over ids keeps a redelivery of something already handled from reaching
+the application twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from cryptography import x509
+from lxml import etree
+
+from adapters.sdk.items import Document, Item, Receipt, Status
+from adapters.sdk.packages import (
+    DocumentSpec,
+    Organization,
+    StatusSpec,
+    build_document,
+    build_status,
+)
+from adapters.sdk.seen import SeenStore
+from hub import pki
+from hub.signature import DS_NS
+from hub.signing import sign_package
+
+SUBMIT_EXCHANGE = "lienthong.submit"
+ARRIVED = "01"
+
+
+class SendTimeout(TimeoutError):
+    """No receipt from the hub in time (the submission may still be processed)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EndpointConfig:
+    organ_id: str
+    amqp_url: str
+    key_path: Path | None = None
+    cert_path: Path | None = None
+    state_dir: Path = Path(".lienthong-sdk")
+    trusted_ca_paths: tuple[Path, ...] = ()
+    auto_arrived: bool = True
+    """Send 01 (đã đến) when a new document is handed to the application."""
+    receipt_timeout: float = 30.0
+
+    @classmethod
+    def from_credentials(
+        cls,
+        path: Path | str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 5672,
+        vhost: str = "",
+        **options: Any,
+    ) -> EndpointConfig:
+        """From the JSON object that ``lienthong agency add --json`` prints."""
+        data = json.loads(Path(path).read_text())
+        url = f"amqp://{data['amqp_user']}:{data['amqp_password']}@{host}:{port}/{vhost}"
+        return cls(
+            organ_id=data["organ_id"],
+            amqp_url=url,
+            key_path=Path(data["key_path"]) if data.get("key_path") else None,
+            cert_path=Path(data["cert_path"]) if data.get("cert_path") else None,
+            **options,
+        )
+
+
+@dataclass
+class _Signer:
+    key: pki.PrivateKey
+    cert: x509.Certificate
+
+
+@dataclass
+class Endpoint:
+    config: EndpointConfig
+    connection: AbstractRobustConnection
+    seen: SeenStore
+    signer: _Signer | None
+    trusted: list[x509.Certificate]
+    _local: asyncio.PriorityQueue[tuple[int, int, AbstractIncomingMessage]] = field(
+        default_factory=asyncio.PriorityQueue
+    )
+    _waiting: dict[str, asyncio.Future[Receipt]] = field(default_factory=dict)
+    _order: itertools.count[int] = field(default_factory=itertools.count)
+    _channel: Any = None
+
+    # --- opening and closing ---------------------------------------------------------------
+
+    @classmethod
+    async def connect(cls, config: EndpointConfig) -> Endpoint:
+        connection = await aio_pika.connect_robust(
+            config.amqp_url,
+            client_properties={"connection_name": f"lienthong-sdk-{config.organ_id}"},
+        )
+        signer = None
+        if config.key_path is not None and config.cert_path is not None:
+            signer = _Signer(
+                key=pki.load_private_key(config.key_path.read_bytes()),
+                cert=x509.load_pem_x509_certificate(config.cert_path.read_bytes()),
+            )
+        trusted = [
+            c for p in config.trusted_ca_paths for c in pki.load_certificates(p.read_bytes())
+        ]
+        endpoint = cls(
+            config=config,
+            connection=connection,
+            seen=SeenStore(config.state_dir / f"{config.organ_id}.seen.sqlite"),
+            signer=signer,
+            trusted=trusted,
+        )
+        await endpoint._start_consuming()
+        return endpoint
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, config: EndpointConfig) -> AsyncIterator[Endpoint]:
+        endpoint = await cls.connect(config)
+        try:
+            yield endpoint
+        finally:
+            await endpoint.close()
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.connection.close()
+        self.seen.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def _start_consuming(self) -> None:
+        self._channel = await self.connection.channel()
+        await self._channel.set_qos(prefetch_count=64)
+        for rank, name in (
+            (0, f"lienthong.inbox.{self.config.organ_id}.urgent"),
+            (1, f"lienthong.inbox.{self.config.organ_id}"),
+        ):
+            queue = await self._channel.get_queue(name, ensure=False)
+
+            async def on_message(message: AbstractIncomingMessage, rank: int = rank) -> None:
+                if message.type == "receipt":
+                    await self._on_receipt(message)
+                else:
+                    self._local.put_nowait((rank, next(self._order), message))
+
+            await queue.consume(on_message)
+
+    async def _on_receipt(self, message: AbstractIncomingMessage) -> None:
+        receipt = Receipt.parse(message.body)
+        waiter = self._waiting.pop(receipt.message_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(receipt)
+            self.seen.add(message.message_id or receipt.message_id)
+            with contextlib.suppress(Exception):
+                await message.ack()
+            return
+        # nobody waits for it: the application sees it in inbox()
+        self._local.put_nowait((1, next(self._order), message))
+
+    # --- sending -------------------------------------------------------------------------
+
+    def _sign(self, data: bytes) -> bytes:
+        """Sign an unsigned package with the agency's key; a signed one is sent as it is."""
+        if DS_NS.encode() in data:
+            return data
+        if self.signer is None:
+            raise ValueError("the package is not signed and no key is configured (key_path)")
+        return sign_package(data, self.signer.key, self.signer.cert)
+
+    async def submit(
+        self, data: bytes, *, kind: str = "edoc", message_id: str | None = None
+    ) -> str:
+        """Publish a package (signing it first if it is unsigned); returns its message_id."""
+        message_id = message_id or f"{self.config.organ_id}-{uuid.uuid4().hex}"
+        body = self._sign(data)
+        channel = await self.connection.channel(publisher_confirms=True)
+        try:
+            exchange = await channel.get_exchange(SUBMIT_EXCHANGE, ensure=False)
+            await exchange.publish(
+                aio_pika.Message(
+                    body,
+                    message_id=message_id,
+                    user_id=self.config.organ_id,
+                    content_type="application/xml",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=kind,
+            )
+        finally:
+            await channel.close()
+        return message_id
+
+    async def send(
+        self,
+        package: bytes | DocumentSpec | StatusSpec,
+        *,
+        kind: str | None = None,
+        message_id: str | None = None,
+        timeout: float | None = None,
+    ) -> Receipt:
+        """Send and wait for the hub's receipt; raises :class:`SendTimeout` when none comes."""
+        if isinstance(package, DocumentSpec):
+            data, kind = build_document(package), "edoc"
+        elif isinstance(package, StatusSpec):
+            data, kind = build_status(package), "status"
+        else:
+            data, kind = package, kind or "edoc"
+        message_id = message_id or f"{self.config.organ_id}-{uuid.uuid4().hex}"
+        waiter: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+        self._waiting[message_id] = waiter
+        try:
+            await self.submit(data, kind=kind, message_id=message_id)
+            return await asyncio.wait_for(waiter, timeout or self.config.receipt_timeout)
+        except TimeoutError as exc:
+            raise SendTimeout(
+                f"no receipt for {message_id} within {timeout or self.config.receipt_timeout}s"
+            ) from exc
+        finally:
+            self._waiting.pop(message_id, None)
+
+    async def report(
+        self,
+        document: Document | tuple[str, str],
+        code: str,
+        *,
+        description: str | None = None,
+        staff: str | None = None,
+        timeout: float | None = None,
+    ) -> Receipt:
+        """Send a signed status (01 … 06, 13, 15, 16) about a document."""
+        sender, document_id = (
+            (document.sender, document.document_id) if isinstance(document, Document) else document
+        )
+        spec = StatusSpec(
+            sender=Organization(organ_id=self.config.organ_id),
+            document_sender=sender,
+            document_id=document_id,
+            status_code=code,
+            description=description,
+            staff=staff,
+        )
+        return await self.send(spec, timeout=timeout)
+
+    # --- receiving -----------------------------------------------------------------------
+
+    def _verify(self, body: bytes) -> tuple[bool, str | None]:
+        if not self.trusted:
+            return False, "no trusted CA configured in the SDK"
+        from hub import verification
+        from hub.signature import locate
+
+        try:
+            root = etree.fromstring(
+                body, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+            )
+            verified = verification.verify(body, locate(root))
+            pki.check_chain(verified.signer, trusted=self.trusted)
+        except Exception as exc:
+            return False, str(exc)
+        return True, None
+
+    def _item(self, message: AbstractIncomingMessage, urgent: bool) -> Item:
+        message_id = message.message_id or ""
+        if message.type == "receipt":
+            return Receipt.parse(message.body)
+        if message.type == "status":
+            return Status.parse(message_id, message.body)
+        verified, problem = self._verify(message.body)
+        return Document.parse(
+            message_id, message.body, urgent=urgent, verified=verified, problem=problem
+        )
+
+    async def inbox(self, *, idle_timeout: float | None = None) -> AsyncIterator[Item]:
+        """Documents, statuses and receipts (urgent first), each once. Ends after
+        ``idle_timeout`` seconds with nothing new (never, when ``None``)."""
+        while True:
+            try:
+                rank, _, message = await asyncio.wait_for(self._local.get(), idle_timeout)
+            except TimeoutError:
+                return
+            message_id = message.message_id or ""
+            if message_id in self.seen:
+                with contextlib.suppress(Exception):
+                    await message.ack()
+                continue
+            item = self._item(message, urgent=rank == 0)
+            if (
+                isinstance(item, Document)
+                and self.config.auto_arrived
+                and item.business_type in (0, 3)
+                and self.signer is not None
+            ):
+                with contextlib.suppress(SendTimeout):
+                    await self.report(item, ARRIVED, description="Đã đến (tự động)")
+            try:
+                yield item
+            except GeneratorExit:
+                # the application stopped in the middle of this item: not acknowledged
+                with contextlib.suppress(Exception):
+                    await message.nack(requeue=True)
+                raise
+            self.seen.add(message_id)
+            with contextlib.suppress(Exception):
+                await message.ack()

@@ -1,0 +1,114 @@
+"""What an agency receives: documents, statuses and receipts, as frozen values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
+RECEIPT_NS = "urn:lienthong:receipt:1"
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, load_dtd=False)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Receipt:
+    message_id: str
+    document_id: str | None
+    outcome: str
+    code: str | None
+    detail: str
+    xml: bytes
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome == "accepted"
+
+    @classmethod
+    def parse(cls, xml: bytes) -> Receipt:
+        root = etree.fromstring(xml, _parser())
+        ns = {"r": RECEIPT_NS}
+        return cls(
+            message_id=root.findtext("r:MessageId", namespaces=ns) or "",
+            document_id=root.findtext("r:DocumentId", namespaces=ns),
+            outcome=root.findtext("r:Outcome", namespaces=ns) or "",
+            code=root.findtext("r:Code", namespaces=ns),
+            detail=root.findtext("r:Detail", namespaces=ns) or "",
+            xml=xml,
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Document:
+    """A package addressed to us, byte for byte as its sender signed it."""
+
+    message_id: str
+    sender: str
+    document_id: str
+    subject: str | None
+    business_type: int
+    priority: int
+    urgent: bool
+    body: bytes
+    verified: bool
+    """Whether the SDK verified the sender's signature against the CAs it trusts."""
+    problem: str | None = None
+
+    @classmethod
+    def parse(
+        cls, message_id: str, body: bytes, *, urgent: bool, verified: bool, problem: str | None
+    ) -> Document:
+        root = etree.fromstring(body, _parser())
+        e = f"{{{NS}}}"
+        header = root.find(f"{e}edXMLEnvelope/{e}edXMLHeader/{e}MessageHeader")
+        business = root.find(f"{e}edXMLEnvelope/{e}edXMLHeader/{e}TraceHeaderList/{e}Bussiness")
+        assert header is not None
+        priority = header.findtext(f"{e}OtherInfo/{e}Priority")
+        kind = business.findtext(f"{e}BussinessDocType") if business is not None else None
+        return cls(
+            message_id=message_id,
+            sender=(header.findtext(f"{e}From/{e}OrganId") or "").strip(),
+            document_id=(header.findtext(f"{e}DocumentId") or "").strip(),
+            subject=header.findtext(f"{e}Subject"),
+            business_type=int(kind) if kind else 0,
+            priority=int(priority) if priority else 0,
+            urgent=urgent,
+            body=body,
+            verified=verified,
+            problem=problem,
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Status:
+    """A status about a document we sent (or, for 13, one we received)."""
+
+    message_id: str
+    author: str
+    document_sender: str
+    document_id: str
+    code: str
+    description: str | None
+    body: bytes
+
+    @classmethod
+    def parse(cls, message_id: str, body: bytes) -> Status:
+        root = etree.fromstring(body, _parser())
+        e = f"{{{NS}}}"
+        header = root.find(f"{e}edXMLEnvelope/{e}edXMLHeader/{e}MessageHeader")
+        assert header is not None
+        return cls(
+            message_id=message_id,
+            author=(header.findtext(f"{e}From/{e}OrganId") or "").strip(),
+            document_sender=(header.findtext(f"{e}ResponseFor/{e}OrganId") or "").strip(),
+            document_id=(header.findtext(f"{e}ResponseFor/{e}DocumentId") or "").strip(),
+            code=(header.findtext(f"{e}StatusCode") or "").strip(),
+            description=header.findtext(f"{e}Description"),
+            body=body,
+        )
+
+
+Item = Document | Status | Receipt

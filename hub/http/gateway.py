@@ -1,0 +1,233 @@
+"""The HTTP gateway, for agencies whose systems cannot speak AMQP.
+
+Submitting runs the same pipeline as AMQP; the agency's gateway token plays the role of the
+broker user (a package claiming another sender is ``SENDER_MISMATCH``), ``Idempotency-Key``
+the role of ``message_id``. The inbox is the agency's RabbitMQ inbox: reading it takes waiting
+messages off the queues into a table, where they stay until the agency acknowledges them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from hub.broker import names
+from hub.db import Q
+from hub.decision import Submission
+from hub.http.auth import AgencyCaller
+from hub.http.problems import Problem
+from hub.schema import Kind
+
+router = APIRouter(prefix="/api/v1", tags=["gateway"])
+
+SUBMIT_WAIT_SECONDS = 10.0
+XML = "application/xml"
+
+RECEIPT_EXAMPLE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Receipt xmlns="urn:lienthong:receipt:1">'
+    "<MessageId>g22-0001</MessageId><DocumentId>000.00.00.G22,2026/11/23,7816/VPCP-TTĐT"
+    "</DocumentId><Submitter>000.00.00.G22</Submitter><Kind>edoc</Kind><Outcome>accepted"
+    "</Outcome><Detail>accepted for delivery to 000.00.00.H41</Detail><Timestamp>"
+    "2026-11-23T02:15:00.000Z</Timestamp><SubmissionDigest>…</SubmissionDigest><Recipients>"
+    "<OrganId>000.00.00.H41</OrganId></Recipients><ds:Signature>…</ds:Signature></Receipt>"
+)
+SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The hub's signed receipt, accepted or rejected (see Outcome and Code)",
+        "content": {XML: {"example": RECEIPT_EXAMPLE}},
+    },
+    202: {"description": "Not ready in time: poll the receipt at the Location header"},
+    401: {"description": "No valid gateway token"},
+}
+PACKAGE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            XML: {
+                "schema": {"type": "string", "format": "binary"},
+                "example": '<?xml version="1.0" encoding="UTF-8"?><edXML '
+                'xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">…</edXML>',
+            }
+        },
+    }
+}
+
+
+def _state(request: Request) -> Any:
+    return request.app.state.hub
+
+
+async def _submit(
+    request: Request, organ_id: str, kind: Kind, idempotency_key: str | None
+) -> Response:
+    state = _state(request)
+    limit = state.pipeline.settings.max_package_bytes
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit + 1:
+            break  # enough to be refused as TOO_LARGE without holding more
+    data = bytes(body)
+    message_id = (idempotency_key or "").strip() or "sha256:" + hashlib.sha256(data).hexdigest()
+    submission = Submission(
+        submitter=organ_id, message_id=message_id, kind=kind, body=data, channel="http"
+    )
+    key = (organ_id, message_id)
+    task = state.in_flight.get(key)
+    if task is None:
+        task = asyncio.create_task(state.pipeline.process(submission))
+        state.in_flight[key] = task
+        task.add_done_callback(lambda _: state.in_flight.pop(key, None))
+    try:
+        recorded = await asyncio.wait_for(asyncio.shield(task), SUBMIT_WAIT_SECONDS)
+    except TimeoutError:
+        location = f"/api/v1/receipts/{message_id}"
+        return JSONResponse(
+            {"message_id": message_id, "receipt": location},
+            status_code=202,
+            headers={"Location": location},
+        )
+    return Response(recorded.receipt, media_type=XML, headers={"X-Message-Id": message_id})
+
+
+@router.post(
+    "/documents",
+    summary="Submit a signed edXML document package",
+    responses=SUBMIT_RESPONSES,
+    openapi_extra=PACKAGE_BODY,
+)
+async def submit_document(
+    request: Request,
+    who: AgencyCaller,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response:
+    assert who.agency is not None
+    return await _submit(request, who.agency, Kind.EDOC, idempotency_key)
+
+
+@router.post(
+    "/statuses",
+    summary="Submit a signed edXML status package",
+    responses=SUBMIT_RESPONSES,
+    openapi_extra=PACKAGE_BODY,
+)
+async def submit_status(
+    request: Request,
+    who: AgencyCaller,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response:
+    assert who.agency is not None
+    return await _submit(request, who.agency, Kind.STATUS, idempotency_key)
+
+
+@router.get(
+    "/receipts/{message_id}",
+    summary="The receipt of a submission: 202 while it is being processed, then 200",
+    responses={200: {"content": {XML: {"example": RECEIPT_EXAMPLE}}}, 202: {}, 404: {}},
+)
+async def get_receipt(message_id: str, request: Request, who: AgencyCaller) -> Response:
+    state = _state(request)
+    xml = await state.pipeline.pool.fetchval(Q.receipt_by_message, who.agency, message_id)
+    if xml is not None:
+        return Response(xml, media_type=XML)
+    if (who.agency, message_id) in state.in_flight:
+        return JSONResponse(
+            {"message_id": message_id, "state": "processing"},
+            status_code=202,
+            headers={"Location": f"/api/v1/receipts/{message_id}", "Retry-After": "1"},
+        )
+    raise Problem(404, "Not found", f"no submission {message_id!r} from {who.agency}")
+
+
+async def _take_waiting(request: Request, organ_id: str, wanted: int) -> None:
+    """Move up to ``wanted`` messages from the agency's RabbitMQ inboxes into the table."""
+    state = _state(request)
+    channel = await state.connection.channel()
+    try:
+        taken = 0
+        for urgent in (True, False):
+            queue = await channel.get_queue(
+                names.urgent_inbox(organ_id) if urgent else names.inbox(organ_id), ensure=False
+            )
+            while taken < wanted:
+                message = await queue.get(fail=False)
+                if message is None:
+                    break
+                headers = message.headers or {}
+                document_id = headers.get(names.DOCUMENT_HEADER)
+                await state.pipeline.pool.execute(
+                    Q.gateway_take,
+                    organ_id,
+                    message.message_id or hashlib.sha256(message.body).hexdigest(),
+                    message.type or "edoc",
+                    str(document_id) if document_id is not None else None,
+                    urgent,
+                    message.body,
+                )
+                await message.ack()  # only once it is safely in the table
+                taken += 1
+    finally:
+        await channel.close()
+
+
+@router.get("/inbox", summary="Messages waiting for this agency (urgent first), with paging")
+async def list_inbox(
+    request: Request,
+    who: AgencyCaller,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    assert who.agency is not None
+    await _take_waiting(request, who.agency, limit + offset)
+    pool = _state(request).pipeline.pool
+    rows = await pool.fetch(Q.gateway_list, who.agency, limit, offset)
+    total = await pool.fetchval(Q.gateway_count, who.agency)
+    return {
+        "messages": [
+            {
+                "message_id": r["message_id"],
+                "type": r["kind"],
+                "document_id": r["document_id"],
+                "urgent": r["urgent"],
+                "received_at": r["taken_at"].isoformat(),
+                "size": r["size"],
+                "href": f"/api/v1/inbox/{r['message_id']}",
+            }
+            for r in rows
+        ],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.get(
+    "/inbox/{message_id}",
+    summary="One message, byte for byte (type in X-Lienthong-Type)",
+    responses={200: {"content": {XML: {}}}, 404: {}},
+)
+async def get_inbox_message(message_id: str, request: Request, who: AgencyCaller) -> Response:
+    row = await _state(request).pipeline.pool.fetchrow(Q.gateway_get, who.agency, message_id)
+    if row is None:
+        raise Problem(404, "Not found", f"no message {message_id!r} in your inbox")
+    headers = {"X-Lienthong-Type": row["kind"], "X-Message-Id": message_id}
+    if row["document_id"]:
+        headers["X-Document-Id"] = row["document_id"].encode("utf-8").decode("latin-1")
+    return Response(bytes(row["body"]), media_type=XML, headers=headers)
+
+
+@router.post(
+    "/inbox/{message_id}/ack",
+    summary="Acknowledge a message: it leaves the inbox (idempotent)",
+    status_code=204,
+    responses={204: {}, 404: {}},
+)
+async def ack_inbox_message(message_id: str, request: Request, who: AgencyCaller) -> Response:
+    acked = await _state(request).pipeline.pool.fetchval(Q.gateway_ack, who.agency, message_id)
+    if acked is None:
+        raise Problem(404, "Not found", f"no message {message_id!r} in your inbox")
+    return Response(status_code=204)
