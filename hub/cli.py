@@ -328,6 +328,9 @@ def demo_command(
 
 
 def main() -> None:
+    from adapters.commands import register
+
+    register(app)
     app()
 
 
