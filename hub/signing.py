@@ -25,13 +25,23 @@ from hub.signature import DS_NS
 EXC_C14N = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0
 
 
+class _Signer(XMLSigner):
+    """signxml parses the document again while signing; packages with attachments over 10 MB
+    need libxml2's huge-tree option, which ``XMLSigner.sign()`` does not take as an argument
+    (``XMLVerifier.verify`` does, as ``parser=``); this is the parser it falls back to."""
+
+    _default_parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True
+    )
+
+
 def _signer(key: PrivateKey) -> XMLSigner:
     method = (
         SignatureMethod.ECDSA_SHA256
         if isinstance(key, ec.EllipticCurvePrivateKey)
         else SignatureMethod.RSA_SHA256
     )
-    return XMLSigner(
+    return _Signer(
         method=SignatureConstructionMethod.enveloped,
         signature_algorithm=method,
         digest_algorithm=DigestAlgorithm.SHA256,
