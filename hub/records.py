@@ -225,34 +225,16 @@ async def _accept(
         timestamp=now,
         recipients=plan.deliver_to,
     )
-    receipt_xml = receipt.sign(facts, signer)
-    await db.execute(Q.receipt_insert, package_id, receipt_xml)
-    outbound = await _plan_deliveries(
+    return await _conclude(
         db,
         package_id,
         submission,
-        receipt_xml,
+        facts,
+        signer,
         kind=plan.kind,
-        recipients=plan.deliver_to,
         urgent=plan.urgent,
-        document_id=checked.document_id,
-    )
-    await events.append(
-        db,
-        kind="accepted",
-        actor=submission.submitter,
+        event={"kind": submission.kind.value, "recipients": list(plan.deliver_to)},
         organ_id=checked.sender,
-        document_id=checked.document_id,
-        payload={
-            "package": package_id,
-            "message_id": submission.message_id,
-            "kind": submission.kind.value,
-            "digest": submission.digest.hex(),
-            "recipients": list(plan.deliver_to),
-        },
-    )
-    return Recorded(
-        package_id=package_id, code=None, detail=plan.detail, receipt=receipt_xml, outbound=outbound
     )
 
 
@@ -289,6 +271,32 @@ async def _reject(
         digest=submission.digest,
         timestamp=now,
     )
+    return await _conclude(
+        db,
+        package_id,
+        submission,
+        facts,
+        signer,
+        kind="receipt",
+        urgent=False,
+        event={"code": rejection.code.value},
+        organ_id=submission.submitter,
+    )
+
+
+async def _conclude(
+    db: DB,
+    package_id: int,
+    submission: Submission,
+    facts: receipt.ReceiptFacts,
+    signer: receipt.HubSigner,
+    *,
+    kind: str,
+    urgent: bool,
+    event: dict[str, object],
+    organ_id: str,
+) -> Recorded:
+    """Sign and keep the receipt, plan the deliveries (and the receipt's), append the event."""
     receipt_xml = receipt.sign(facts, signer)
     await db.execute(Q.receipt_insert, package_id, receipt_xml)
     outbound = await _plan_deliveries(
@@ -296,28 +304,28 @@ async def _reject(
         package_id,
         submission,
         receipt_xml,
-        kind="receipt",
-        recipients=(),
-        urgent=False,
-        document_id=rejection.document_id,
+        kind=kind,
+        recipients=tuple(facts.recipients),
+        urgent=urgent,
+        document_id=facts.document_id,
     )
     await events.append(
         db,
-        kind="rejected",
+        kind=facts.outcome,
         actor=submission.submitter,
-        organ_id=submission.submitter,
-        document_id=rejection.document_id,
+        organ_id=organ_id,
+        document_id=facts.document_id,
         payload={
             "package": package_id,
             "message_id": submission.message_id,
-            "code": rejection.code.value,
             "digest": submission.digest.hex(),
+            **event,
         },
     )
     return Recorded(
         package_id=package_id,
-        code=rejection.code,
-        detail=rejection.detail,
+        code=facts.code,
+        detail=facts.detail,
         receipt=receipt_xml,
         outbound=outbound,
     )

@@ -68,7 +68,10 @@ class Management:
         await self._call("PUT", f"/vhosts/{vhost_path(vhost)}")
 
     async def delete_vhost(self, vhost: str) -> None:
-        await self._call("DELETE", f"/vhosts/{vhost_path(vhost)}")
+        """Delete a vhost; one that does not exist is fine."""
+        response = await self._client.delete(f"/vhosts/{vhost_path(vhost)}")
+        if response.status_code not in (204, 404):
+            raise ServiceUnavailable(f"could not delete vhost {vhost!r}: {response.text[:300]}")
 
     async def get_user(self, name: str) -> JSON | None:
         response = await self._call("GET", f"/users/{vhost_path(name)}")

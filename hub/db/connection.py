@@ -24,32 +24,28 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
+def _unavailable(url: str, exc: BaseException) -> ServiceUnavailable:
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return ServiceUnavailable(
+            f"PostgreSQL database at {_where(url)} does not exist: run `lienthong migrate`"
+        )
+    return ServiceUnavailable(
+        f"cannot reach PostgreSQL at {_where(url)} ({type(exc).__name__}: {exc}); "
+        "is it running? (scripts/services.sh starts it) Check LIENTHONG_DATABASE_URL."
+    )
+
+
 async def connect(url: str, *, timeout: float = 10.0) -> asyncpg.Connection:
     try:
         return await asyncpg.connect(url, timeout=timeout)
-    except asyncpg.InvalidCatalogNameError as exc:
-        raise ServiceUnavailable(
-            f"PostgreSQL database at {_where(url)} does not exist: run `lienthong migrate`"
-        ) from exc
     except _DRIVER_ERRORS as exc:
-        raise ServiceUnavailable(
-            f"cannot reach PostgreSQL at {_where(url)} ({type(exc).__name__}: {exc}); "
-            "is it running? (scripts/services.sh starts it) "
-            "Check LIENTHONG_DATABASE_URL."
-        ) from exc
+        raise _unavailable(url, exc) from exc
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     try:
         pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, timeout=10)
-    except asyncpg.InvalidCatalogNameError as exc:
-        raise ServiceUnavailable(
-            f"PostgreSQL database at {_where(url)} does not exist: run `lienthong migrate`"
-        ) from exc
     except _DRIVER_ERRORS as exc:
-        raise ServiceUnavailable(
-            f"cannot reach PostgreSQL at {_where(url)} ({type(exc).__name__}: {exc}); "
-            "is it running? Check LIENTHONG_DATABASE_URL."
-        ) from exc
+        raise _unavailable(url, exc) from exc
     assert pool is not None
     return pool
