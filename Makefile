@@ -33,6 +33,9 @@ demo: $(STAMP) services
 serve: $(STAMP) services
 	$(BIN)/lienthong serve $(ARGS)
 
+bench: $(STAMP) services
+	$(BIN)/lienthong bench $(ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check hub adapters tests
 	$(BIN)/ruff format --check hub adapters tests

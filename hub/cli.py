@@ -317,6 +317,27 @@ def operator_add(
     sys.stdout.write(made.token + "\n")
 
 
+@app.command("bench")
+def bench_command(
+    output: Annotated[
+        Path, typer.Option("--output", help="folder for bench.json and bench.png")
+    ] = Path("bench-results"),
+    smoke: Annotated[
+        bool, typer.Option("--smoke", help="a tiny run that only proves it works")
+    ] = False,
+    workers: Annotated[int, typer.Option("--workers", help="hub processes")] = 2,
+) -> None:
+    """Measure the hub on this machine: throughput, latency, memory, and each stage alone."""
+    from hub.bench import report
+    from hub.bench.run import BenchOptions, run_bench
+
+    options = BenchOptions.smoke(output) if smoke else BenchOptions(output=output, workers=workers)
+    result = run(lambda settings: run_bench(settings, options, out))
+    report.show(result, out)
+    json_path, png_path = report.write(result, output)
+    out.print(f"results: {json_path}" + (f", plot: {png_path}" if png_path else ""))
+
+
 @app.command("demo")
 def demo_command(
     once: Annotated[bool, typer.Option("--once", help="exit when done")] = False,

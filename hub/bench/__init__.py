@@ -1,0 +1,1 @@
+"""``lienthong bench`` / ``make bench``: measure the hub on this machine (never asserted)."""

@@ -1,0 +1,90 @@
+"""Print the figures and ratios, write the JSON result and the PNG plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+TARGETS = {
+    "small_1": 1000.0,  # documents/s sustained end to end, small packages, one recipient
+    "latency_p99_ms": 100.0,  # at 500 documents/s
+    "large_1": 200.0,  # documents/s, 200 KB packages
+    "huge_growth": 4.0,  # hub memory growth over the package size for a 50 MB package
+}
+
+
+def show(result: dict[str, Any], console: Console) -> None:
+    table = Table(title="lienthong bench", show_lines=False)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("target", justify="right")
+
+    def row(name: str, value: str, target: str = "") -> None:
+        table.add_row(name, value, target)
+
+    small, fan, large = result["small_1"], result["small_5"], result["large_1"]
+    row(
+        f"small (~{small['package_bytes'] / 1024:.0f} KB), 1 recipient: accepted/s",
+        f"{small['accepted_per_s']:.0f}",
+        f"≥ {TARGETS['small_1']:.0f}",
+    )
+    row("  delivered/s", f"{small['delivered_per_s']:.0f}")
+    latency = result["latency_at_half"]
+    row(
+        f"latency p50 / p95 / p99 at {latency['rate_per_s']:.0f}/s (ms)",
+        f"{latency['p50_ms']:.0f} / {latency['p95_ms']:.0f} / {latency['p99_ms']:.0f}",
+        f"p99 ≤ {TARGETS['latency_p99_ms']:.0f} at 500/s",
+    )
+    row("small, 5 recipients: accepted/s", f"{fan['accepted_per_s']:.0f}")
+    row("  delivered (documents x recipients)/s", f"{fan['delivered_per_s'] * 5:.0f}")
+    row(
+        "200 KB, 1 recipient: accepted/s",
+        f"{large['accepted_per_s']:.0f}",
+        f"≥ {TARGETS['large_1']:.0f}",
+    )
+    huge = result["huge"]
+    row(f"{huge['package_bytes'] / 1e6:.0f} MB package delivered", str(huge["delivered"]))
+    row(
+        "  hub memory growth / package size",
+        f"{huge['growth_over_size']:.1f}x",
+        f"≤ {TARGETS['huge_growth']:.0f}x",
+    )
+    row("hub peak memory (all processes)", f"{result['hub_memory']['peak'] / 1e6:.0f} MB")
+    for stage in result["stages"]:
+        row(f"stage alone: {stage['stage']}", f"{stage['per_second']:.0f}/s")
+    row("hub throughput / slowest stage", f"{result['hub_over_slowest_stage']:.2f}")
+    console.print(table)
+
+
+def write(result: dict[str, Any], output: Path) -> tuple[Path, Path | None]:
+    json_path = output / "bench.json"
+    json_path.write_text(json.dumps(result, indent=2, default=str))
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return json_path, None
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5))
+    series = result["series"]["small_1"]
+    top.plot([s for s, _ in series], [n for _, n in series], marker="o", markersize=3)
+    top.set_title("Deliveries per second, small packages at full speed")
+    top.set_xlabel("seconds")
+    top.set_ylabel("documents/s")
+    latency = result["series"]["latency"]
+    bottom.scatter([t for t, _ in latency], [ms for _, ms in latency], s=4)
+    bottom.set_title(
+        f"End-to-end latency at {result['latency_at_half']['rate_per_s']:.0f} documents/s"
+    )
+    bottom.set_xlabel("seconds")
+    bottom.set_ylabel("ms (submitted → recipient)")
+    figure.tight_layout()
+    png_path = output / "bench.png"
+    figure.savefig(png_path, dpi=110)
+    plt.close(figure)
+    return json_path, png_path

@@ -1,0 +1,281 @@
+"""The benchmark: set up an isolated hub, run the traffic, measure the stages, report."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import signal
+import statistics
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from cryptography import x509
+from rich.console import Console
+from rich.progress import Progress
+
+from adapters.sdk.endpoint import EndpointConfig
+from hub import home, pki, receipt, registry
+from hub.bench import stages
+from hub.bench.drive import Party, Run, hub_memory, package, start_hub, traffic
+from hub.broker.management import Management
+from hub.config import Settings
+from hub.db.connection import with_database
+from hub.db.migrate import migrate
+from hub.session import open_session
+
+SMALL_ATTACHMENT = 2 * 1024
+LARGE_ATTACHMENT = 200 * 1024
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BenchOptions:
+    small: int = 3000
+    large: int = 300
+    fan_out_docs: int = 1000
+    latency_seconds: float = 20.0
+    stage_seconds: float = 2.0
+    huge_mb: int = 50
+    workers: int = 2
+    output: Path = Path("bench-results")
+
+    @classmethod
+    def smoke(cls, output: Path) -> BenchOptions:
+        return cls(
+            small=40,
+            large=5,
+            fan_out_docs=10,
+            latency_seconds=2.0,
+            stage_seconds=0.2,
+            huge_mb=2,
+            workers=1,
+            output=output,
+        )
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def isolate(settings: Settings, output: Path) -> tuple[Settings, dict[str, str]]:
+    """Its own database, vhost and LIENTHONG_HOME, so a bench never touches real data."""
+    base = settings.database_url.rsplit("/", 1)[0]
+    name = f"{settings.database_name}_bench"
+    admin = await asyncpg.connect(with_database(base + "/x", "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+    vhost = f"{name}-vhost"
+    async with Management(settings.amqp) as api:
+        await api.delete_vhost(vhost)
+        await api.put_vhost(vhost)
+        await api.put_permissions(
+            vhost, settings.amqp.user, {"configure": ".*", "write": ".*", "read": ".*"}
+        )
+    amqp = settings.amqp.url.rsplit("/", 1)[0] + "/" + vhost
+    env = {
+        "LIENTHONG_DATABASE_URL": with_database(base + "/x", name),
+        "LIENTHONG_AMQP_URL": amqp,
+        "LIENTHONG_HOME": str((output / "home").resolve()),
+        "LIENTHONG_HTTP": "127.0.0.1:0",
+        "LIENTHONG_MAX_PACKAGE_BYTES": str(64 * 1024 * 1024),
+    }
+    from hub import config
+
+    isolated = config.load(env)
+    await migrate(isolated.database_url)
+    return isolated, env
+
+
+async def register(isolated: Settings, count: int, prefix: str) -> list[Party]:
+    made = home.init_dev_ca(isolated)
+    parties = []
+    async with open_session(isolated) as session:
+        await registry.trust_ca(session.db, made.ca.cert, source="development")
+        for index in range(count):
+            organ = f"{prefix}.{index:02d}"
+            credentials = await registry.add_agency(
+                session.db,
+                session.management,
+                session.channel,
+                isolated,
+                registry.AgencyRequest(
+                    organ_id=organ, name=f"bench {organ}", issue=True, legacy=True
+                ),
+            )
+            url = f"amqp://{credentials.amqp_user}:{credentials.amqp_password}@{isolated.amqp.host}:5672/{isolated.amqp.vhost}"
+            assert credentials.key_path and credentials.cert_path
+            parties.append(
+                Party(
+                    organ_id=organ,
+                    amqp_url=url,
+                    key=pki.load_private_key(credentials.key_path.read_bytes()),
+                    cert=x509.load_pem_x509_certificate(credentials.cert_path.read_bytes()),
+                    config=EndpointConfig(
+                        organ_id=organ,
+                        amqp_url=url,
+                        state_dir=isolated.home / "sdk",
+                        auto_arrived=False,
+                    ),
+                )
+            )
+    return parties
+
+
+def rates(run: Run, fan_out: int) -> dict[str, float]:
+    if not run.receipts or not run.delivered:
+        return {"accepted_per_s": 0.0, "delivered_per_s": 0.0}
+    accepted = len(run.receipts) / (max(run.receipts.values()) - run.started)
+    delivered = len(run.delivered) / fan_out / (max(run.delivered.values()) - run.started)
+    return {"accepted_per_s": accepted, "delivered_per_s": delivered}
+
+
+def timeline(run: Run) -> list[tuple[float, int]]:
+    """Deliveries per second since the start."""
+    buckets: dict[int, int] = {}
+    for at in run.delivered.values():
+        second = int(at - run.started)
+        buckets[second] = buckets.get(second, 0) + 1
+    return sorted(buckets.items())
+
+
+async def run_bench(settings: Settings, options: BenchOptions, console: Console) -> dict[str, Any]:
+    options.output.mkdir(parents=True, exist_ok=True)
+    isolated, env = await isolate(settings, options.output)
+    senders = await register(isolated, 4, "bench.s")
+    recipients = await register(isolated, 5, "bench.r")
+    hub = start_hub(env, options.workers, options.output / "hub.log")
+    result: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "options": {k: str(v) for k, v in asdict(options).items()},
+    }
+    try:
+        await asyncio.sleep(3)
+        base_rss, _ = hub_memory(hub.pid)
+        small = os.urandom(SMALL_ATTACHMENT)
+        large = os.urandom(LARGE_ATTACHMENT)
+        with Progress(console=console, transient=True) as progress:
+
+            def make(
+                count: int, fan_out: int, attachment: bytes, label: str
+            ) -> list[tuple[Party, str, bytes]]:
+                task = progress.add_task(f"signing {label}", total=count)
+                work = []
+                for index in range(count):
+                    sender = senders[index % len(senders)]
+                    to = (
+                        recipients[:fan_out]
+                        if fan_out > 1
+                        else [recipients[index % len(recipients)]]
+                    )
+                    document_id, body = package(sender, to, attachment)
+                    work.append((sender, document_id, body))
+                    progress.advance(task)
+                return work
+
+            async def drive(
+                label: str,
+                work: list[tuple[Party, str, bytes]],
+                fan_out: int,
+                rate: float | None = None,
+            ) -> Run:
+                task = progress.add_task(label, total=len(work))
+                return await traffic(
+                    senders,
+                    recipients,
+                    work,
+                    fan_out=fan_out,
+                    rate=rate,
+                    progress=lambda n: progress.advance(task, n),
+                )
+
+            small_work = make(options.small, 1, small, "small packages")
+            size_small = statistics.mean(len(b) for _, _, b in small_work[:50])
+            run_small = await drive("small, 1 recipient, full speed", small_work, 1)
+            result["small_1"] = {
+                **rates(run_small, 1),
+                "count": options.small,
+                "package_bytes": size_small,
+                "rejected": run_small.rejected,
+            }
+            target = max(1.0, result["small_1"]["accepted_per_s"] / 2)
+            latency_work = make(int(target * options.latency_seconds), 1, small, "latency packages")
+            run_latency = await drive(
+                f"small at {target:.0f}/s (half)", latency_work, 1, rate=target
+            )
+            latencies = run_latency.latencies()
+            result["latency_at_half"] = {
+                "rate_per_s": target,
+                "p50_ms": percentile(latencies, 0.50) * 1000,
+                "p95_ms": percentile(latencies, 0.95) * 1000,
+                "p99_ms": percentile(latencies, 0.99) * 1000,
+                "count": len(latencies),
+            }
+            fan_work = make(options.fan_out_docs, 5, small, "small, 5 recipients")
+            run_fan = await drive("small, 5 recipients", fan_work, 5)
+            result["small_5"] = {**rates(run_fan, 5), "count": options.fan_out_docs}
+            large_work = make(options.large, 1, large, "200 KB packages")
+            run_large = await drive("200 KB, 1 recipient", large_work, 1)
+            result["large_1"] = {
+                **rates(run_large, 1),
+                "count": options.large,
+                "package_bytes": statistics.mean(len(b) for _, _, b in large_work),
+            }
+            before, _ = hub_memory(hub.pid)
+            huge_work = make(
+                1,
+                1,
+                os.urandom(options.huge_mb * 1024 * 1024 * 3 // 4),
+                f"{options.huge_mb} MB package",
+            )
+            run_huge = await drive(f"one {options.huge_mb} MB package", huge_work, 1)
+            _, peak = hub_memory(hub.pid)
+            result["huge"] = {
+                "package_bytes": len(huge_work[0][2]),
+                "delivered": len(run_huge.delivered) == 1,
+                "hub_rss_before": before,
+                "hub_peak_after": peak,
+                "growth_over_size": (peak - before) / len(huge_work[0][2]),
+            }
+        result["hub_memory"] = {"rss_at_start": base_rss, "peak": hub_memory(hub.pid)[1]}
+        identity = home.load_hub_identity(isolated)
+        signer = receipt.HubSigner(key=identity.key, cert=identity.cert)
+        stage_rates = stages.cpu_stages(small_work[0][2], signer, options.stage_seconds)
+        stage_rates.append(
+            await stages.database_stage(
+                isolated.database_url, options.stage_seconds, small_work[0][2]
+            )
+        )
+        stage_rates.append(
+            await stages.broker_stage(isolated.amqp.url, options.stage_seconds, small_work[0][2])
+        )
+        slowest = min(stage_rates, key=lambda s: s.per_second)
+        result["stages"] = [
+            {"stage": s.stage, "per_second": s.per_second, "note": s.note} for s in stage_rates
+        ]
+        result["hub_over_slowest_stage"] = result["small_1"]["accepted_per_s"] / slowest.per_second
+        result["series"] = {
+            "small_1": timeline(run_small),
+            "latency": sorted(
+                (at - run_latency.started, (at - run_latency.send_times[doc]) * 1000)
+                for (doc, _), at in run_latency.delivered.items()
+                if doc in run_latency.send_times
+            ),
+        }
+    finally:
+        os.killpg(hub.pid, signal.SIGTERM)
+        try:
+            hub.wait(timeout=30)
+        except Exception:
+            os.killpg(hub.pid, signal.SIGKILL)
+    return result
