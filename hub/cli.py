@@ -115,6 +115,31 @@ def ca_trust(pem: Annotated[Path, typer.Argument(help="the CA certificate (PEM o
     run(work)
 
 
+crl_app = typer.Typer(help="Certificate revocation lists.", no_args_is_help=True)
+ca_app.add_typer(crl_app, name="crl")
+
+
+@crl_app.command("add")
+def crl_add(crl: Annotated[Path, typer.Argument(help="the CRL (PEM or DER)")]) -> None:
+    """Load a trusted CA's certificate revocation list (refuses one no trusted CA signed)."""
+    from hub import revocation
+
+    async def work(settings: config.Settings) -> revocation.LoadedCrl:
+        db = await connect(settings.database_url)
+        try:
+            return await revocation.add(db, _read(crl))
+        finally:
+            await db.close()
+
+    loaded = run(work)
+    until = f", next update {loaded.next_update[:16]}" if loaded.next_update else ""
+    out.print(
+        f"loaded the CRL of {loaded.issuer}: {loaded.revoked} revoked certificate(s), "
+        f"issued {loaded.this_update[:16]}{until}",
+        highlight=False,
+    )
+
+
 def _read_certificates(path: Path) -> list[x509.Certificate]:
     try:
         return pki.load_certificates(path.read_bytes())

@@ -21,7 +21,7 @@ from hub import events, home, pki
 from hub.broker import names, topology
 from hub.broker.management import Management
 from hub.config import Settings
-from hub.db import Q
+from hub.db import DB, Q
 from hub.errors import CertificateRefused, Code, RegistryError
 from hub.organ_id import check_organ_id
 
@@ -81,7 +81,7 @@ class AgencyCredentials:
         return result
 
 
-async def trusted_cas(db: asyncpg.Connection) -> list[x509.Certificate]:
+async def trusted_cas(db: DB) -> list[x509.Certificate]:
     rows = await db.fetch(Q.trusted_ca_list)
     return [x509.load_pem_x509_certificate(row["pem"].encode()) for row in rows]
 

@@ -63,3 +63,15 @@ SELECT name, role FROM operator WHERE token_hash = $1 AND disabled_at IS NULL;
 
 -- name: operator_list
 SELECT name, role, created_at, disabled_at FROM operator ORDER BY name;
+
+-- name: crl_insert
+INSERT INTO crl (ca_fingerprint, this_update, next_update, der) VALUES ($1, $2, $3, $4)
+RETURNING id;
+
+-- name: revoked_upsert
+INSERT INTO revoked_certificate (ca_fingerprint, serial, revoked_at, crl_id)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (ca_fingerprint, serial) DO UPDATE SET crl_id = EXCLUDED.crl_id;
+
+-- name: crl_latest
+SELECT this_update FROM crl WHERE ca_fingerprint = $1 ORDER BY this_update DESC LIMIT 1;
