@@ -45,17 +45,11 @@ class Checked:
 
     @property
     def document_id(self) -> str:
-        if self.document is not None:
-            return self.document.document_id
-        assert self.status is not None
-        return self.status.document_id
+        return package.about(self.document, self.status).document_id
 
     @property
     def sender(self) -> str:
-        if self.document is not None:
-            return self.document.sender
-        assert self.status is not None
-        return self.status.sender
+        return package.about(self.document, self.status).sender
 
     @property
     def urgent(self) -> bool:

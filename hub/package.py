@@ -73,6 +73,15 @@ class StatusPackage:
     timestamp: str
 
 
+def about(
+    document: DocumentPackage | None, status: StatusPackage | None
+) -> DocumentPackage | StatusPackage:
+    """Whichever of the two a submission turned out to be (both have DocumentId and sender)."""
+    found = document if document is not None else status
+    assert found is not None
+    return found
+
+
 def _text(element: etree._Element, path: str) -> str | None:
     value = element.findtext(path)
     return value.strip() if value is not None else None

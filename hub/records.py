@@ -42,6 +42,20 @@ class Outbound:
     def routing_key(self) -> str:
         return names.inbox_key(self.recipient, urgent=self.urgent)
 
+    @classmethod
+    def from_row(cls, row: asyncpg.Record, package_id: int, body: bytes) -> Outbound:
+        """A delivery as recorded (``deliveries_of_package`` or ``deliveries_stale``)."""
+        return cls(
+            delivery_id=row["id"],
+            package_id=package_id,
+            recipient=row["recipient"],
+            kind=row["kind"],
+            message_id=row["message_id"],
+            urgent=row["urgent"],
+            document_id=row["document_id"],
+            body=body,
+        )
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Recorded:
@@ -347,16 +361,7 @@ async def _replay(db: DB, existing: asyncpg.Record, submission: Submission) -> R
         if row["state"] != "pending" and row["kind"] != "receipt":
             continue
         outbound.append(
-            Outbound(
-                delivery_id=row["id"],
-                package_id=package_id,
-                recipient=row["recipient"],
-                kind=row["kind"],
-                message_id=row["message_id"],
-                urgent=row["urgent"],
-                document_id=row["document_id"],
-                body=receipt_xml if row["kind"] == "receipt" else body,
-            )
+            Outbound.from_row(row, package_id, receipt_xml if row["kind"] == "receipt" else body)
         )
     code = Code(existing["code"]) if existing["code"] else None
     return Recorded(
@@ -665,16 +670,5 @@ async def stale_deliveries(db: DB, *, older_than: float, limit: int) -> list[Out
         if (package_id, what) not in bodies:
             query = Q.receipt_of_package if what == "receipt" else Q.package_body
             bodies[(package_id, what)] = await db.fetchval(query, package_id) or b""
-        outbound.append(
-            Outbound(
-                delivery_id=row["id"],
-                package_id=package_id,
-                recipient=row["recipient"],
-                kind=row["kind"],
-                message_id=row["message_id"],
-                urgent=row["urgent"],
-                document_id=row["document_id"],
-                body=bodies[(package_id, what)],
-            )
-        )
+        outbound.append(Outbound.from_row(row, package_id, bodies[(package_id, what)]))
     return outbound
