@@ -13,6 +13,7 @@ import re
 import time
 import traceback
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aio_pika
 import structlog
@@ -49,6 +50,28 @@ def lane_of(body: bytes, kind: str, urgent_documents: set[str]) -> str:
     return "ordinary"
 
 
+async def forward(
+    channel: AbstractChannel,
+    message: AbstractIncomingMessage,
+    queue: str,
+    headers: dict[str, Any],
+    *,
+    timestamp: dt.datetime | None,
+) -> None:
+    """Copy a message, body and id unchanged, into one of the hub's queues (confirmed)."""
+    await channel.default_exchange.publish(
+        aio_pika.Message(
+            message.body,
+            message_id=message.message_id,
+            headers=headers,
+            content_type=message.content_type,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            timestamp=timestamp,
+        ),
+        routing_key=queue,
+    )
+
+
 async def dead_letter(
     channel: AbstractChannel, message: AbstractIncomingMessage, reason: str
 ) -> None:
@@ -59,17 +82,7 @@ async def dead_letter(
         headers.setdefault(names.SUBMITTER_HEADER, message.user_id)
     if message.routing_key:
         headers.setdefault(names.KIND_HEADER, message.routing_key)
-    await channel.default_exchange.publish(
-        aio_pika.Message(
-            message.body,
-            message_id=message.message_id,
-            headers=headers,
-            content_type=message.content_type,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            timestamp=dt.datetime.now(dt.UTC),
-        ),
-        routing_key=names.DEAD_QUEUE,
-    )
+    await forward(channel, message, names.DEAD_QUEUE, headers, timestamp=dt.datetime.now(dt.UTC))
     metrics.DEAD_LETTERS.labels(reason.split(":", 1)[0][:40]).inc()
 
 
@@ -136,16 +149,12 @@ class Triage:
             headers[names.SUBMITTER_HEADER] = message.user_id
             headers[names.KIND_HEADER] = kind
             headers[names.RECEIVED_HEADER] = dt.datetime.now(dt.UTC).isoformat()
-            await channel.default_exchange.publish(
-                aio_pika.Message(
-                    message.body,
-                    message_id=message.message_id,
-                    headers=headers,
-                    content_type=message.content_type,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    timestamp=message.timestamp,
-                ),
-                routing_key=names.URGENT_WORK_QUEUE if lane == "urgent" else names.WORK_QUEUE,
+            await forward(
+                channel,
+                message,
+                names.URGENT_WORK_QUEUE if lane == "urgent" else names.WORK_QUEUE,
+                headers,
+                timestamp=message.timestamp,
             )
             await message.ack()
         except TRANSIENT_BROKER as exc:
