@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from hub import events, lifecycle, receipt
+from hub import chain, events, lifecycle, receipt
 from hub.broker import names
 from hub.db import DB, Q
 from hub.decision import Checked, Rejection, Submission, delivery_recipients
@@ -333,6 +333,7 @@ async def _conclude(
             "package": package_id,
             "message_id": submission.message_id,
             "digest": submission.digest.hex(),
+            "receipt": chain.sha256(receipt_xml).hex(),
             **event,
         },
     )
@@ -648,15 +649,23 @@ async def mark_delivered(
             )
         for out, reason in dead:
             await db.execute(Q.delivery_mark_dead, out.delivery_id, reason)
-        for out in published:
-            await events.append(
-                db,
-                kind="delivered",
-                actor="hub",
-                organ_id=out.recipient,
-                document_id=out.document_id,
-                payload={"package": out.package_id, "kind": out.kind, "message_id": out.message_id},
-            )
+        await events.append_many(
+            db,
+            (
+                events.Event(
+                    kind="delivered",
+                    actor="hub",
+                    organ_id=out.recipient,
+                    document_id=out.document_id,
+                    payload={
+                        "package": out.package_id,
+                        "kind": out.kind,
+                        "message_id": out.message_id,
+                    },
+                )
+                for out in published
+            ),
+        )
 
 
 async def stale_deliveries(db: DB, *, older_than: float, limit: int) -> list[Outbound]:

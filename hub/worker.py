@@ -360,14 +360,22 @@ class OverdueWatch:
                     delivered_at=row["published_at"].isoformat(),
                     deadline=row["deadline_at"].isoformat(),
                 )
-                await events.append(
-                    conn,
-                    kind="overdue",
-                    actor="hub",
-                    organ_id=row["recipient"],
-                    document_id=row["document_id"],
-                    payload={"sender": row["sender"], "deadline": row["deadline_at"].isoformat()},
-                )
+            await events.append_many(
+                conn,
+                (
+                    events.Event(
+                        kind="overdue",
+                        actor="hub",
+                        organ_id=row["recipient"],
+                        document_id=row["document_id"],
+                        payload={
+                            "sender": row["sender"],
+                            "deadline": row["deadline_at"].isoformat(),
+                        },
+                    )
+                    for row in flagged
+                ),
+            )
             metrics.OVERDUE.set(await conn.fetchval(Q.overdue_count))
         return len(flagged)
 

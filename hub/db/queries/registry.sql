@@ -41,13 +41,18 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
 SELECT fingerprint, subject, serial, not_before, not_after, key_type, registered_at
 FROM agency_certificate WHERE organ_id = $1 ORDER BY not_after;
 
+-- name: chain_head_lock
+-- The head of a chain, locked until the transaction ends (a new chain starts at the genesis).
+INSERT INTO chain_head (chain, seq, hash) VALUES ($1, 0, $2)
+ON CONFLICT (chain) DO UPDATE SET chain = EXCLUDED.chain
+RETURNING seq, hash;
+
 -- name: event_append
--- Appends one link to a chain; the hash chain itself is computed by hub.records (issue 7
--- extends this). seq is the next number in the chain, under the chain's advisory lock.
-INSERT INTO event (chain, seq, kind, document_id, organ_id, actor, payload, prev_hash, hash)
-SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6::jsonb, NULL, NULL
-FROM event WHERE chain = $1
-RETURNING id, seq;
+-- One link, and the chain's new head, in one statement (hub/chain.py defines the hash).
+WITH head AS (UPDATE chain_head SET seq = $2, hash = $9 WHERE chain = $1)
+INSERT INTO event (chain, seq, kind, document_id, organ_id, actor, payload, prev_hash, hash,
+                   created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10);
 
 -- name: ping
 SELECT 1;
@@ -75,3 +80,31 @@ ON CONFLICT (ca_fingerprint, serial) DO UPDATE SET crl_id = EXCLUDED.crl_id;
 
 -- name: crl_latest
 SELECT this_update FROM crl WHERE ca_fingerprint = $1 ORDER BY this_update DESC LIMIT 1;
+
+-- name: trusted_ca_set_crl_url
+UPDATE trusted_ca SET crl_url = $2 WHERE fingerprint = $1;
+
+-- name: trusted_ca_crl_sources
+SELECT fingerprint, subject, crl_url FROM trusted_ca WHERE crl_url IS NOT NULL ORDER BY subject;
+
+-- name: crl_status
+-- Each trusted CA with its latest CRL, if any.
+SELECT t.fingerprint, t.subject, t.crl_url, c.this_update, c.next_update, c.loaded_at
+FROM trusted_ca t
+LEFT JOIN LATERAL (SELECT this_update, next_update, loaded_at FROM crl
+                   WHERE crl.ca_fingerprint = t.fingerprint
+                   ORDER BY this_update DESC LIMIT 1) c ON true
+ORDER BY t.subject;
+
+-- name: certificates_expiring
+-- Agency certificates and trusted CAs whose validity ends before $1.
+SELECT 'agency' AS what, organ_id AS owner, subject, fingerprint, not_after
+FROM agency_certificate WHERE not_after < $1
+UNION ALL
+SELECT 'ca', NULL, subject, fingerprint, not_after FROM trusted_ca WHERE not_after < $1
+ORDER BY not_after;
+
+-- name: certificate_expiries
+SELECT organ_id, fingerprint, not_after FROM agency_certificate
+UNION ALL
+SELECT 'ca', fingerprint, not_after FROM trusted_ca;
