@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: demo test lint typecheck pytest services migrate serve bench clean help
+.PHONY: demo test lint typecheck pytest services system-packages migrate serve bench clean help
 
 help:
 	@echo "make demo   — start services, set up the development CA and two agencies, run the demo"
@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml
 
 services:
 	@bash scripts/services.sh
+
+system-packages:
+	@bash scripts/system-packages.sh
 
 migrate: $(STAMP) services
 	$(BIN)/lienthong migrate
@@ -43,7 +46,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) services
+pytest: $(STAMP) services system-packages
 	$(BIN)/pytest $(ARGS)
 
 test: lint typecheck pytest

@@ -140,6 +140,103 @@ def crl_add(crl: Annotated[Path, typer.Argument(help="the CRL (PEM or DER)")]) -
     )
 
 
+@crl_app.command("url")
+def crl_url(
+    ca: Annotated[str, typer.Argument(help="the CA: SHA-256 fingerprint (a prefix) or name")],
+    url: Annotated[str, typer.Argument(help="its CRL distribution point (http, https, file)")],
+) -> None:
+    """Refresh a CA's CRL from this URL (every LIENTHONG_CRL_REFRESH_SECONDS)."""
+    from hub import revocation
+
+    async def work(settings: config.Settings) -> str:
+        db = await connect(settings.database_url)
+        try:
+            return await revocation.set_url(db, ca, url)
+        finally:
+            await db.close()
+
+    out.print(f"the CRL of {run(work)} is refreshed from {url}", highlight=False)
+
+
+@crl_app.command("refresh")
+def crl_refresh() -> None:
+    """Fetch every configured distribution point now."""
+    from hub import revocation
+
+    async def work(settings: config.Settings) -> list[revocation.Refreshed]:
+        db = await connect(settings.database_url)
+        try:
+            return await revocation.refresh(db)
+        finally:
+            await db.close()
+
+    done = run(work)
+    for item in done:
+        out.print(f"{item.ca}: {item.outcome} ({item.url})", highlight=False)
+    if any(item.outcome.startswith("failed") for item in done):
+        raise typer.Exit(1)
+
+
+@crl_app.command("status")
+def crl_status() -> None:
+    """Each trusted CA's latest CRL: when issued, when the next is due, stale or not."""
+    from hub import revocation
+
+    async def work(settings: config.Settings) -> list[revocation.CrlState]:
+        db = await connect(settings.database_url)
+        try:
+            return await revocation.states(db)
+        finally:
+            await db.close()
+
+    now = pki.utcnow()
+    table = Table("CA", "CRL issued", "next due", "state", "source")
+    for s in run(work):
+        state = "no CRL" if s.this_update is None else ("STALE" if s.stale(now) else "fresh")
+        table.add_row(
+            s.ca,
+            f"{s.this_update:%Y-%m-%d %H:%M}" if s.this_update else "—",
+            f"{s.next_update:%Y-%m-%d %H:%M}" if s.next_update else "—",
+            state,
+            s.url or "—",
+        )
+    out.print(table)
+
+
+@ca_app.command("expiring")
+def ca_expiring(
+    days: Annotated[int, typer.Option("--days", help="within this many days")] = 30,
+) -> None:
+    """Agency certificates and trusted CAs that expire within --days (or have expired)."""
+    import datetime as dt
+
+    from hub.db import Q
+
+    async def work(settings: config.Settings) -> list[Any]:
+        db = await connect(settings.database_url)
+        try:
+            return list(
+                await db.fetch(Q.certificates_expiring, pki.utcnow() + dt.timedelta(days=days))
+            )
+        finally:
+            await db.close()
+
+    rows = run(work)
+    if not rows:
+        out.print(f"no certificate expires within {days} days")
+        return
+    table = Table("expires", "what", "agency", "subject", "SHA-256")
+    for r in rows:
+        table.add_row(
+            f"{r['not_after']:%Y-%m-%d}",
+            r["what"],
+            r["owner"] or "—",
+            r["subject"],
+            bytes(r["fingerprint"]).hex()[:16],
+        )
+    out.print(table)
+
+
 def _read_certificates(path: Path) -> list[x509.Certificate]:
     try:
         return pki.load_certificates(path.read_bytes())
@@ -375,7 +472,9 @@ def demo_command(
 
 def main() -> None:
     from adapters.commands import register
+    from hub import audit_commands
 
+    audit_commands.register(app)
     register(app)
     app()
 

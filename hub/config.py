@@ -22,6 +22,9 @@ DEFAULTS: Mapping[str, str] = {
     "LIENTHONG_HTTP": "127.0.0.1:8080",
     "LIENTHONG_HOME": "./.lienthong",
     "LIENTHONG_MAX_PACKAGE_BYTES": "67108864",
+    "LIENTHONG_CRL_STALE": "refuse",
+    "LIENTHONG_CRL_REFRESH_SECONDS": "3600",
+    "LIENTHONG_SEAL_SECONDS": "60",
 }
 
 
@@ -46,6 +49,12 @@ class Settings:
     max_package_bytes: int
     working_time: WorkingTime = field(default_factory=WorkingTime)
     """The same-day rule: when a delivered document's first status is due."""
+    stale_crl: str = "refuse"
+    """``refuse`` or ``warn``: what a trusted CA's CRL past its nextUpdate means."""
+    crl_refresh_seconds: float = 3600.0
+    """How often CRLs are fetched again from the distribution points configured."""
+    seal_seconds: float = 60.0
+    """How often the chain heads are sealed (the window a deleted tail could go unseen)."""
 
     @property
     def database_name(self) -> str:
@@ -131,6 +140,22 @@ def _size(value: str) -> int:
     return int(value)
 
 
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ConfigError(f"{name}={value!r} is not a positive number of seconds; use e.g. 60")
+    return seconds
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check the settings; raise :class:`ConfigError` naming the first bad one."""
     env = os.environ if environ is None else environ
@@ -148,6 +173,11 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         home=Path(get("LIENTHONG_HOME")).expanduser().resolve(),
         max_package_bytes=_size(get("LIENTHONG_MAX_PACKAGE_BYTES")),
         working_time=overdue.load(env),
+        stale_crl=_choice("LIENTHONG_CRL_STALE", get("LIENTHONG_CRL_STALE"), ("refuse", "warn")),
+        crl_refresh_seconds=_seconds(
+            "LIENTHONG_CRL_REFRESH_SECONDS", get("LIENTHONG_CRL_REFRESH_SECONDS")
+        ),
+        seal_seconds=_seconds("LIENTHONG_SEAL_SECONDS", get("LIENTHONG_SEAL_SECONDS")),
     )
 
 

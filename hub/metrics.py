@@ -32,3 +32,20 @@ OVERDUE = Gauge(
     "lienthong_overdue_deliveries",
     "Delivered documents past their same-day deadline without any status from the recipient",
 )
+CRL_NEXT_UPDATE = Gauge(
+    "lienthong_crl_next_update_timestamp_seconds",
+    "When each trusted CA's latest CRL says the next one is due (Unix time)",
+    ["ca"],
+)
+CRL_STALE = Gauge(
+    "lienthong_crl_stale", "1 while a trusted CA's latest CRL is past its nextUpdate", ["ca"]
+)
+CRL_REFRESH_FAILURES = Counter(
+    "lienthong_crl_refresh_failures_total", "CRL downloads that failed, by CA", ["ca"]
+)
+CERT_EXPIRY = Gauge(
+    "lienthong_certificate_expiry_timestamp_seconds",
+    "When each registered agency certificate and trusted CA expires (Unix time)",
+    ["organ_id", "fingerprint"],
+)
+SEALS = Counter("lienthong_seals_total", "Seals written over the chain heads by this process")

@@ -23,7 +23,7 @@ REFRESH_SECONDS = 2.0
 URGENT_REFRESH_SECONDS = 5.0
 
 
-async def load(db: asyncpg.Connection | asyncpg.Pool) -> Snapshot:
+async def load(db: asyncpg.Connection | asyncpg.Pool, *, stale_crl: str = "refuse") -> Snapshot:
     agencies = {r["organ_id"]: r["state"] for r in await db.fetch(Q.registry_agencies)}
     certificates = {
         bytes(r["fingerprint"]): RegisteredCert(
@@ -43,19 +43,30 @@ async def load(db: asyncpg.Connection | asyncpg.Pool) -> Snapshot:
     revoked = frozenset(
         (bytes(r["ca_fingerprint"]), int(r["serial"])) for r in await db.fetch(Q.registry_revoked)
     )
-    return Snapshot(agencies=agencies, certificates=certificates, trusted=trusted, revoked=revoked)
+    crl_next_update = {
+        bytes(r["ca_fingerprint"]): r["next_update"] for r in await db.fetch(Q.registry_crls)
+    }
+    return Snapshot(
+        agencies=agencies,
+        certificates=certificates,
+        trusted=trusted,
+        revoked=revoked,
+        crl_next_update=crl_next_update,
+        stale_crl=stale_crl,
+    )
 
 
 class RegistryCache:
-    def __init__(self, pool: asyncpg.Pool, database_url: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, database_url: str, *, stale_crl: str = "refuse") -> None:
         self._pool = pool
+        self._stale_crl = stale_crl
         self._url = database_url
         self._changed = asyncio.Event()
         self.snapshot = Snapshot()
         self.urgent_documents: set[str] = set()
 
     async def start(self) -> None:
-        self.snapshot = await load(self._pool)
+        self.snapshot = await load(self._pool, stale_crl=self._stale_crl)
         await self._load_urgent()
 
     async def _load_urgent(self) -> None:
@@ -77,7 +88,7 @@ class RegistryCache:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), REFRESH_SECONDS)
                 self._changed.clear()
-                self.snapshot = await load(self._pool)
+                self.snapshot = await load(self._pool, stale_crl=self._stale_crl)
                 ticks += 1
                 if ticks % int(URGENT_REFRESH_SECONDS / REFRESH_SECONDS) == 0:
                     await self._load_urgent()

@@ -25,6 +25,8 @@ from hub.errors import ConfigError, HubError, ServiceUnavailable
 from hub.http.app import HubState, create_app
 from hub.pipeline import Pipeline
 from hub.registry_cache import RegistryCache
+from hub.revocation import CrlWatch
+from hub.seal import Sealer
 from hub.worker import OverdueWatch, Sweeper, Triage, Workers
 
 log = structlog.get_logger(__name__)
@@ -87,7 +89,7 @@ async def run_hub(
         await topology.declare_core(channel)
         await topology.declare_work(channel)
         await channel.close()
-        registry = RegistryCache(pool, settings.database_url)
+        registry = RegistryCache(pool, settings.database_url, stale_crl=settings.stale_crl)
         await registry.start()
         publisher = await Publisher.open(
             connection, lambda organ: organ in registry.snapshot.agencies
@@ -106,6 +108,12 @@ async def run_hub(
                 Workers(connection, pipeline, concurrency=options.concurrency).run(), name="workers"
             ),
             asyncio.create_task(Sweeper(pipeline).run(), name="sweeper"),
+            asyncio.create_task(
+                Sealer(pool, pipeline.signer, every=settings.seal_seconds).run(), name="sealer"
+            ),
+            asyncio.create_task(
+                CrlWatch(pool, refresh_every=settings.crl_refresh_seconds).run(), name="crl"
+            ),
             asyncio.create_task(
                 OverdueWatch(
                     pipeline,

@@ -37,6 +37,16 @@ class Snapshot:
     trusted: Mapping[bytes, x509.Certificate] = field(default_factory=dict)
     revoked: frozenset[tuple[bytes, int]] = frozenset()
     """(CA fingerprint, serial) of revoked certificates."""
+    crl_next_update: Mapping[bytes, dt.datetime | None] = field(default_factory=dict)
+    """CA fingerprint → when its latest loaded CRL says the next one is due (CAs with a CRL)."""
+    stale_crl: str = "refuse"
+    """What a CRL past its nextUpdate means: ``refuse`` packages signed under that CA, or
+    ``warn`` (accept, and show the stale CRL in metrics and on the dashboard)."""
+
+    def crl_is_stale(self, ca_fingerprint: bytes, now: dt.datetime) -> dt.datetime | None:
+        """When the CA's CRL went stale, or None while it is fresh (or the CA has none)."""
+        due = self.crl_next_update.get(ca_fingerprint)
+        return due if due is not None and due < now else None
 
     def is_registered(self, organ_id: str) -> bool:
         return organ_id in self.agencies
@@ -82,6 +92,14 @@ def check_signer(cert: x509.Certificate, snapshot: Snapshot, now: dt.datetime) -
         raise PackageRejected(
             Code.CERT_REVOKED,
             f"signer certificate {subject} (serial {registered.serial:x}) is revoked by its CA",
+        )
+    stale_since = snapshot.crl_is_stale(registered.ca_fingerprint, now)
+    if stale_since is not None and snapshot.stale_crl == "refuse":
+        raise PackageRejected(
+            Code.CERT_REVOKED,
+            f"the revocation status of signer certificate {subject} cannot be established: its "
+            f"CA's certificate revocation list expired on {stale_since:%Y-%m-%d %H:%M}Z and no "
+            "newer one is loaded; the hub's operators must load a fresh CRL",
         )
     return registered.owner
 

@@ -79,3 +79,77 @@ async def test_crls_not_signed_by_a_trusted_ca_or_older_are_refused(world: World
         )
     with pytest.raises(CertificateRefused, match="not a CRL"):
         await revocation.add(world.session.db, b"garbage")
+
+
+def cli(env, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_a_stale_crl_refuses_by_default_and_warns_when_told(
+    world: World, settings, env, tmp_path
+) -> None:
+    sender, recipient = await world.agency(random_organ_id()), await world.agency(random_organ_id())
+    ca = home.load_dev_ca(settings)
+    long_ago = pki.utcnow() - dt.timedelta(days=8)  # its nextUpdate passed a day ago
+    await revocation.add(world.session.db, make_crl(ca.key, ca.cert, [], issued=long_ago))
+    async with running_hub(settings):
+        refused = await world.send(sender, world.document(sender, [recipient]))
+        got = (await world.receipts(sender, [refused]))[refused]
+        assert got.code == "CERT_REVOKED", got.detail
+        assert "revocation status" in got.detail and "cannot be established" in got.detail
+    status = await asyncio.to_thread(cli, env, "ca", "crl", "status")
+    assert "STALE" in status.stdout, status.stdout
+    from dataclasses import replace
+
+    async with running_hub(replace(settings, stale_crl="warn")):
+        accepted = await world.send(sender, world.document(sender, [recipient]))
+        assert (await world.receipts(sender, [accepted]))[accepted].accepted
+    from hub import metrics
+
+    await revocation.observe(world.session.db)
+    stale = metrics.CRL_STALE.labels(ca.cert.subject.rfc4514_string())._value.get()
+    assert stale == 1
+
+
+async def test_crls_are_refreshed_from_the_distribution_point(
+    world: World, settings, env, tmp_path
+) -> None:
+    sender, recipient = await world.agency(random_organ_id()), await world.agency(random_organ_id())
+    ca = home.load_dev_ca(settings)
+    published = tmp_path / "dev.crl"
+    published.write_bytes(make_crl(ca.key, ca.cert, []))
+    fingerprint = pki.fingerprint(ca.cert).hex()
+    ran = await asyncio.to_thread(
+        cli, env, "ca", "crl", "url", fingerprint[:12], published.as_uri()
+    )
+    assert ran.returncode == 0, ran.stderr
+    ran = await asyncio.to_thread(cli, env, "ca", "crl", "refresh")
+    assert "loaded" in ran.stdout, ran.stdout + ran.stderr
+    # the CA publishes a new CRL revoking the sender; the hub picks it up by itself
+    published.write_bytes(
+        make_crl(
+            ca.key,
+            ca.cert,
+            [sender.cert.serial_number],
+            issued=pki.utcnow() + dt.timedelta(seconds=1),
+        )
+    )
+    from dataclasses import replace
+
+    async with running_hub(replace(settings, crl_refresh_seconds=0.5)):
+        deadline = asyncio.get_running_loop().time() + 60
+        while asyncio.get_running_loop().time() < deadline:
+            sent = await world.send(sender, world.document(sender, [recipient]))
+            got = (await world.receipts(sender, [sent]))[sent]
+            if got.code == "CERT_REVOKED":
+                break
+            await asyncio.sleep(1)
+        assert got.code == "CERT_REVOKED", got.detail
+    bad = await asyncio.to_thread(cli, env, "ca", "crl", "url", "no-such-ca", "http://x/y.crl")
+    assert bad.returncode == 1 and "exactly one trusted CA" in bad.stderr

@@ -137,6 +137,11 @@ SELECT fingerprint, pem FROM trusted_ca;
 -- name: registry_revoked
 SELECT ca_fingerprint, serial FROM revoked_certificate;
 
+-- name: registry_crls
+-- Each trusted CA's latest CRL (by thisUpdate): when the next one is due.
+SELECT DISTINCT ON (ca_fingerprint) ca_fingerprint, next_update
+FROM crl ORDER BY ca_fingerprint, this_update DESC;
+
 -- name: agency_seen
 UPDATE agency SET last_seen_at = now() WHERE organ_id = $1;
 

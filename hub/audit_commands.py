@@ -1,0 +1,125 @@
+"""``lienthong audit …`` and ``lienthong evidence …`` (docs/AUDIT.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub import audit, evidence, home, pki, seal
+from hub.cli import _read, err, out, run
+from hub.config import Settings
+from hub.db import connect
+from hub.errors import HubError
+from hub.receipt import HubSigner
+
+audit_app = typer.Typer(help="The tamper-evident event log: verify, seal.", no_args_is_help=True)
+evidence_app = typer.Typer(help="Evidence bundles anyone can check offline.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(evidence_app, name="evidence")
+
+
+def _signer(settings: Settings) -> HubSigner:
+    identity = home.load_hub_identity(settings)
+    return HubSigner(key=identity.key, cert=identity.cert)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk every chain and seal; name the first broken link (exit 1 when one is found)."""
+
+    async def work(settings: Settings) -> audit.AuditReport:
+        db = await connect(settings.database_url)
+        try:
+            return await audit.verify(db)
+        finally:
+            await db.close()
+
+    report = run(work)
+    summary = (
+        f"{report.links} links in {report.chains} chains, {report.seals} seals"
+        + (f" (last {report.last_seal_at[:19]}Z)" if report.last_seal_at else "")
+        + (f", {report.unchained} written before chaining" if report.unchained else "")
+    )
+    if report.ok:
+        out.print(f"[green]intact:[/] {summary}", highlight=False)
+        return
+    first, *rest = report.findings
+    err.print(f"[bold red]broken:[/] {first}", highlight=False)
+    for finding in rest:
+        err.print(f"  also: {finding}", highlight=False)
+    err.print(f"checked {summary}; {len(report.findings)} finding(s)", highlight=False)
+    raise typer.Exit(1)
+
+
+@audit_app.command("seal")
+def audit_seal() -> None:
+    """Seal the chain heads now (the hub also seals every LIENTHONG_SEAL_SECONDS)."""
+
+    async def work(settings: Settings) -> seal.Sealed | None:
+        db = await connect(settings.database_url)
+        try:
+            return await seal.seal(db, _signer(settings))
+        finally:
+            await db.close()
+
+    sealed = run(work)
+    if sealed is None:
+        out.print("nothing new to seal (or another hub process is sealing)")
+    else:
+        out.print(f"seal {sealed.seq}: {sealed.chains} chain heads, root {sealed.root[:16]}…")
+
+
+@evidence_app.command("export")
+def evidence_export(
+    document_id: Annotated[str, typer.Argument(help="the DocumentId")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="the bundle to write (.zip)")],
+    sender: Annotated[
+        str | None, typer.Option("--sender", help="the sender's OrganId, if the id is ambiguous")
+    ] = None,
+) -> None:
+    """Write everything about one document, with the chain links and seals that prove it."""
+
+    async def work(settings: Settings) -> bytes:
+        db = await connect(settings.database_url)
+        try:
+            return await evidence.export(db, document_id, _signer(settings), sender=sender)
+        finally:
+            await db.close()
+
+    data = run(work)
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        raise HubError(f"cannot write {output}: {exc.strerror}") from exc
+    out.print(f"wrote {output} ({len(data)} bytes)")
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    bundle: Annotated[Path, typer.Argument(help="the bundle (.zip)")],
+    ca: Annotated[Path, typer.Option("--ca", help="the CA certificate(s) you trust (PEM)")],
+) -> None:
+    """Check a bundle offline: exit 0 when everything in it holds, 1 naming what does not."""
+    try:
+        trusted = pki.load_certificates(_read(ca))
+        report = evidence.verify(_read(bundle), trusted)
+    except HubError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    title = f"document {report.document_id} from {report.sender}"
+    if report.ok:
+        out.print(f"[green]verified:[/] {title}", highlight=False)
+        for line in report.checked:
+            out.print(f"  ✓ {line}", highlight=False)
+        for line in report.notes:
+            out.print(f"  note: {line}", highlight=False)
+        return
+    err.print(f"[bold red]NOT VERIFIED:[/] {report.problems[0]}", highlight=False)
+    for line in report.problems[1:]:
+        err.print(f"  also: {line}", highlight=False)
+    raise typer.Exit(1)
