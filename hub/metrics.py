@@ -49,3 +49,7 @@ CERT_EXPIRY = Gauge(
     ["organ_id", "fingerprint"],
 )
 SEALS = Counter("lienthong_seals_total", "Seals written over the chain heads by this process")
+INBOX_DEPTH = Gauge(
+    "lienthong_inbox_depth", "Messages waiting in an agency's inboxes (ready + unacked)", ["agency"]
+)
+DEAD_LETTER_DEPTH = Gauge("lienthong_dead_letter_queue_depth", "Messages waiting in lienthong.dead")

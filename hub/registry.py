@@ -246,7 +246,7 @@ async def add_agency(
     )
 
 
-async def set_state(db: asyncpg.Connection, organ_id: str, state: str) -> bool:
+async def set_state(db: DB, organ_id: str, state: str, *, actor: str = "operator") -> bool:
     """Suspend or resume. True when the state changed, False when it already was so."""
     if await db.fetchrow(Q.agency_get, organ_id) is None:
         raise RegistryError(f"agency {organ_id} is not registered (see `lienthong agency list`)")
@@ -255,7 +255,7 @@ async def set_state(db: asyncpg.Connection, organ_id: str, state: str) -> bool:
         await events.append(
             db,
             kind=f"agency_{'suspended' if state == 'suspended' else 'resumed'}",
-            actor="operator",
+            actor=actor,
             organ_id=organ_id,
         )
     return changed

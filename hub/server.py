@@ -23,6 +23,7 @@ from hub.db import Q, create_pool
 from hub.db.migrate import migrations
 from hub.errors import ConfigError, HubError, ServiceUnavailable
 from hub.http.app import HubState, create_app
+from hub.ops import QueueWatch
 from hub.pipeline import Pipeline
 from hub.registry_cache import RegistryCache
 from hub.revocation import CrlWatch
@@ -114,6 +115,7 @@ async def run_hub(
             asyncio.create_task(
                 CrlWatch(pool, refresh_every=settings.crl_refresh_seconds).run(), name="crl"
             ),
+            asyncio.create_task(QueueWatch(settings).run(), name="queues"),
             asyncio.create_task(
                 OverdueWatch(
                     pipeline,

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aio_pika.abc import AbstractRobustConnection
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import __version__
 from hub.db import Q
-from hub.http import documents, gateway, problems
+from hub.http import documents, gateway, ops, problems
 from hub.pipeline import Pipeline
 from hub.records import Recorded
+
+STATIC = Path(__file__).parent / "static"
+"""The dashboard: plain HTML, CSS and JavaScript shipped in the package (no network at run time)."""
 
 
 @dataclass(kw_only=True)
@@ -40,6 +45,12 @@ def create_app(state: HubState) -> FastAPI:
     problems.install(app)
     app.include_router(documents.router)
     app.include_router(gateway.router)
+    app.include_router(ops.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
     @app.get("/healthz", tags=["operations"], summary="Is the hub working?")
     async def healthz() -> JSONResponse:
