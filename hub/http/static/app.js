@@ -71,6 +71,7 @@ function translate() {
   document.documentElement.lang = lang;
   document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
   $("#lang").textContent = lang === "vi" ? "EN" : "VI";
+  if (me) $("#who").textContent = `${me.operator} (${t(me.role)})`;
 }
 
 async function api(path, options = {}) {
@@ -78,7 +79,7 @@ async function api(path, options = {}) {
     ...options,
     headers: { Authorization: `Bearer ${token}`, ...(options.headers || {}) },
   });
-  if (response.status === 401) { signOut(); throw new Error(t("signin.bad")); }
+  if (response.status === 401) { if (me) signOut(); throw new Error(t("signin.bad")); }
   if (!response.ok) {
     let detail = response.statusText;
     try { detail = (await response.json()).detail || detail; } catch (_) { /* not JSON */ }
@@ -125,6 +126,11 @@ function lines(points, keys, colors, height = 120) {
       return `${j ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`;
     }).join(" ");
     if (d) svg += `<path d="${d}" fill="none" stroke="${colors[i]}" stroke-width="2"><title>${esc(k)}</title></path>`;
+    for (const p of points) {
+      const x = ((new Date(p.minute).getTime() - start) / 3600000) * width;
+      const y = height - ((p[k] || 0) / max) * height;
+      svg += `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="2.5" fill="${colors[i]}"><title>${esc(k)} ${p[k]}</title></circle>`;
+    }
   });
   svg += `<text x="0" y="${height + 12}">-60 min</text><text x="${width - 24}" y="${height + 12}">now</text>`;
   svg += `<text x="2" y="10">${Math.round(max)} ms</text></svg>`;
