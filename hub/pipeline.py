@@ -130,6 +130,7 @@ class Pipeline:
             submitter=submission.submitter,
             kind=submission.kind.value,
             document_id=result.document_id,
+            sender=result.sender,
             code=recorded.code.value if recorded.code else None,
             recipients=[o.recipient for o in recorded.outbound if o.kind != "receipt"],
             replay=recorded.replay,
