@@ -56,18 +56,7 @@ class Link:
     at: str
 
     def content(self) -> bytes:
-        return canonical(
-            {
-                "chain": self.chain,
-                "seq": self.seq,
-                "kind": self.kind,
-                "document_id": self.document_id,
-                "organ_id": self.organ_id,
-                "actor": self.actor,
-                "payload": self.payload,
-                "at": self.at,
-            }
-        )
+        return canonical(self.as_dict())
 
     def digest(self) -> bytes:
         return sha256(self.content())

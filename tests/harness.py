@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -260,3 +263,14 @@ def with_limit(settings: Settings, max_bytes: int) -> Settings:
 
 def init_home(settings: Settings) -> home.CaInit:
     return home.init_dev_ca(settings)
+
+
+def lienthong(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the command line as an operator does: another process, this test's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

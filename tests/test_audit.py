@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 
 import asyncpg
 import pytest
@@ -18,17 +15,7 @@ import pytest
 from hub import audit, chain, events, registry, seal
 from hub.config import Settings
 from hub.receipt import HubSigner
-from tests.harness import init_home
-
-
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.harness import init_home, lienthong
 
 
 @pytest.fixture
@@ -91,7 +78,7 @@ async def test_an_untouched_log_verifies_and_concurrent_appends_keep_every_chain
     report = await audit.verify(db)
     assert report.ok, report.findings
     assert report.links == 3 + 150 + 3 + 1 and report.seals == 1  # + trusting the CA
-    ran = run_cli(env, "audit", "verify")
+    ran = lienthong(env, "audit", "verify")
     assert ran.returncode == 0, ran.stderr
     assert "intact" in ran.stdout and "157 links in 4 chains, 1 seals" in ran.stdout
 
@@ -103,7 +90,7 @@ async def test_a_changed_row_is_caught_and_named(db, signer, env) -> None:
         "UPDATE event SET payload = jsonb_set(payload, '{digest}', '\"forged\"') "
         "WHERE chain = '000.00.00.B01' AND seq = 3",
     )
-    ran = run_cli(env, "audit", "verify")
+    ran = lienthong(env, "audit", "verify")
     assert ran.returncode == 1
     assert "broken: chain 000.00.00.B01 link 3: was changed" in ran.stderr, ran.stderr
     # the actor, the time or the kind: the same
@@ -119,7 +106,7 @@ async def test_a_deleted_row_is_caught_in_the_middle_and_at_the_end(db, env) -> 
     await fill(db, {"000.00.00.C01": 5, "000.00.00.C02": 4})
     await tamper(db, "DELETE FROM event WHERE chain = '000.00.00.C01' AND seq = 2")
     await tamper(db, "DELETE FROM event WHERE chain = '000.00.00.C02' AND seq = 4")
-    ran = run_cli(env, "audit", "verify")
+    ran = lienthong(env, "audit", "verify")
     assert ran.returncode == 1
     assert "broken: chain 000.00.00.C01 link 3: link 2 is missing before it" in ran.stderr
     assert "chain 000.00.00.C02 link 4: is missing: the chain's head is link 4" in ran.stderr
@@ -137,7 +124,7 @@ async def test_an_inserted_row_is_caught(db, env) -> None:
         "WHERE chain = '000.00.00.D01' AND seq = 2",
     )
     await tamper(db, "UPDATE chain_head SET seq = 5 WHERE chain = '000.00.00.D01'")
-    ran = run_cli(env, "audit", "verify")
+    ran = lienthong(env, "audit", "verify")
     assert ran.returncode == 1
     assert "broken: chain 000.00.00.D01 link 3: was changed" in ran.stderr, ran.stderr
 
@@ -174,7 +161,7 @@ async def test_a_chain_rewritten_by_someone_who_knows_the_hash_rule_is_caught_by
         )
         prev = new
     await tamper(db, "UPDATE chain_head SET seq = 3, hash = $2 WHERE chain = $1", name, prev)
-    ran = run_cli(env, "audit", "verify")
+    ran = lienthong(env, "audit", "verify")
     assert ran.returncode == 1
     assert f"broken: chain {name} link 4: is missing: seal 1 committed the chain up to it" in (
         ran.stderr

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -15,17 +13,7 @@ import pytest
 
 from hub import evidence, home, pki
 from tests.conftest import random_organ_id
-from tests.harness import World, running_hub
-
-
-def lienthong(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.harness import World, lienthong, running_hub
 
 
 def members(data: bytes) -> dict[str, bytes]:

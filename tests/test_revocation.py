@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from hub import home, pki, revocation
 from hub.errors import CertificateRefused
 from tests.conftest import random_organ_id
-from tests.harness import World, running_hub
+from tests.harness import World, lienthong, running_hub
 
 
 def make_crl(ca_key, ca_cert, serials: list[int], *, issued: dt.datetime | None = None) -> bytes:
@@ -81,16 +81,6 @@ async def test_crls_not_signed_by_a_trusted_ca_or_older_are_refused(world: World
         await revocation.add(world.session.db, b"garbage")
 
 
-def cli(env, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 async def test_a_stale_crl_refuses_by_default_and_warns_when_told(
     world: World, settings, env, tmp_path
 ) -> None:
@@ -103,7 +93,7 @@ async def test_a_stale_crl_refuses_by_default_and_warns_when_told(
         got = (await world.receipts(sender, [refused]))[refused]
         assert got.code == "CERT_REVOKED", got.detail
         assert "revocation status" in got.detail and "cannot be established" in got.detail
-    status = await asyncio.to_thread(cli, env, "ca", "crl", "status")
+    status = await asyncio.to_thread(lienthong, env, "ca", "crl", "status")
     assert "STALE" in status.stdout, status.stdout
     from dataclasses import replace
 
@@ -126,10 +116,10 @@ async def test_crls_are_refreshed_from_the_distribution_point(
     published.write_bytes(make_crl(ca.key, ca.cert, []))
     fingerprint = pki.fingerprint(ca.cert).hex()
     ran = await asyncio.to_thread(
-        cli, env, "ca", "crl", "url", fingerprint[:12], published.as_uri()
+        lienthong, env, "ca", "crl", "url", fingerprint[:12], published.as_uri()
     )
     assert ran.returncode == 0, ran.stderr
-    ran = await asyncio.to_thread(cli, env, "ca", "crl", "refresh")
+    ran = await asyncio.to_thread(lienthong, env, "ca", "crl", "refresh")
     assert "loaded" in ran.stdout, ran.stdout + ran.stderr
     # the CA publishes a new CRL revoking the sender; the hub picks it up by itself
     published.write_bytes(
@@ -151,5 +141,7 @@ async def test_crls_are_refreshed_from_the_distribution_point(
                 break
             await asyncio.sleep(1)
         assert got.code == "CERT_REVOKED", got.detail
-    bad = await asyncio.to_thread(cli, env, "ca", "crl", "url", "no-such-ca", "http://x/y.crl")
+    bad = await asyncio.to_thread(
+        lienthong, env, "ca", "crl", "url", "no-such-ca", "http://x/y.crl"
+    )
     assert bad.returncode == 1 and "exactly one trusted CA" in bad.stderr
