@@ -4,9 +4,12 @@ Every event is a *link* in one chain (an agency's OrganId, or ``hub``). A link's
 
     hash = SHA-256(prev_hash ‖ SHA-256(content))
 
-where ``content`` is the link's canonical JSON (sorted keys, no spaces, UTF-8) of chain, seq,
-kind, document_id, organ_id, actor, payload and at (UTC, microseconds), and the first link's
-``prev_hash`` is 32 zero bytes. Changing, inserting or deleting a link breaks every later hash.
+where ``content`` is the link's canonical JSON (sorted keys, no spaces, UTF-8) of chain, kind,
+document_id, organ_id, actor, payload and at (UTC, microseconds), and the first link's
+``prev_hash`` is 32 zero bytes. ``seq`` numbers the links but is not hashed: PostgreSQL assigns
+it in the same statement that computes the hash (SHA-256 in SQL, the content digest from here),
+and the order it gives is checked through ``prev_hash`` anyway. Changing, inserting or
+deleting a link breaks every later hash.
 
 A *seal* commits the head (seq, hash) of every chain into one Merkle root (RFC 6962 hashing:
 leaves ``SHA-256(0x00 ‖ leaf)``, nodes ``SHA-256(0x01 ‖ left ‖ right)``), chains seals to each
@@ -47,16 +50,17 @@ class Link:
     """One event as the chain sees it."""
 
     chain: str
-    seq: int
     kind: str
     document_id: str | None
     organ_id: str | None
     actor: str | None
     payload: Mapping[str, Any]
     at: str
+    seq: int = 0
+    """The link's number in its chain (not part of its content)."""
 
     def content(self) -> bytes:
-        return canonical(self.as_dict())
+        return canonical({k: v for k, v in self.as_dict().items() if k != "seq"})
 
     def digest(self) -> bytes:
         return sha256(self.content())

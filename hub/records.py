@@ -169,22 +169,23 @@ async def _plan_deliveries(
 ) -> tuple[Outbound, ...]:
     planned = [(recipient, kind, submission.body) for recipient in recipients]
     planned.append((submission.submitter, "receipt", receipt_xml))
+    message_ids = [delivery_message_id(package_id, what, to) for to, what, _ in planned]
+    rows = await db.fetch(
+        Q.deliveries_insert,
+        package_id,
+        [to for to, _, _ in planned],
+        [what for _, what, _ in planned],
+        message_ids,
+        urgent,
+        document_id,
+        [names.inbox_key(to, urgent=urgent) for to, _, _ in planned],
+    )
+    ids = {(r["recipient"], r["kind"]): r["id"] for r in rows}
     outbound = []
-    for recipient, what, body in planned:
-        message_id = delivery_message_id(package_id, what, recipient)
-        delivery_id = await db.fetchval(
-            Q.delivery_insert,
-            package_id,
-            recipient,
-            what,
-            message_id,
-            urgent,
-            document_id,
-            names.inbox_key(recipient, urgent=urgent),
-        )
+    for (recipient, what, body), message_id in zip(planned, message_ids, strict=True):
         outbound.append(
             Outbound(
-                delivery_id=delivery_id,
+                delivery_id=ids[(recipient, what)],
                 package_id=package_id,
                 recipient=recipient,
                 kind=what,
@@ -225,9 +226,9 @@ async def _accept(
     else:
         assert checked.status is not None
         plan = await _apply_status(db, package_id, checked.status)
-    if plan.document_ref is not None:
-        await db.execute(Q.package_set_document, package_id, plan.document_ref)
-    await db.execute(Q.package_set_plan, package_id, plan.detail, list(plan.deliver_to))
+    await db.execute(
+        Q.package_set_plan, package_id, plan.detail, list(plan.deliver_to), plan.document_ref
+    )
     facts = receipt.ReceiptFacts(
         message_id=submission.message_id,
         submitter=submission.submitter,
@@ -399,6 +400,7 @@ async def _new_document(db: DB, package_id: int, document: DocumentPackage) -> i
         package_id,
         document.priority,
         document.subject,
+        list(document.recipients),
     )
     if document_ref is None:
         earlier = await _locked_document(db, document.sender, document.document_id)
@@ -412,9 +414,6 @@ async def _new_document(db: DB, package_id: int, document: DocumentPackage) -> i
                 "new DocumentId (to change a sent document, send an update or a replacement)",
             )
         return None
-    await db.execute(Q.document_version_insert, document_ref, package_id, "original")
-    for recipient in document.recipients:
-        await db.execute(Q.document_recipient_add, document_ref, recipient, package_id)
     return int(document_ref)
 
 

@@ -113,10 +113,6 @@ async def run_hub(
                 Sealer(pool, pipeline.signer, every=settings.seal_seconds).run(), name="sealer"
             ),
             asyncio.create_task(
-                CrlWatch(pool, refresh_every=settings.crl_refresh_seconds).run(), name="crl"
-            ),
-            asyncio.create_task(QueueWatch(settings).run(), name="queues"),
-            asyncio.create_task(
                 OverdueWatch(
                     pipeline,
                     every=min(5.0, max(0.5, settings.working_time.delay.total_seconds() / 4)),
@@ -124,6 +120,13 @@ async def run_hub(
                 name="overdue",
             ),
         ]
+        if options.process == 0:  # one process watches CRLs and queues for all of them
+            tasks += [
+                asyncio.create_task(
+                    CrlWatch(pool, refresh_every=settings.crl_refresh_seconds).run(), name="crl"
+                ),
+                asyncio.create_task(QueueWatch(settings).run(), name="queues"),
+            ]
         server: _Server | None = None
         if options.http:
             app = create_app(HubState(pipeline=pipeline, connection=connection))

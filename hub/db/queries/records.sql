@@ -9,17 +9,30 @@ INSERT INTO package (submitter, message_id, channel, kind, digest, size_bytes, b
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 RETURNING id;
 
--- name: package_set_document
-UPDATE package SET document_ref = $2 WHERE id = $1;
+-- name: package_set_plan
+-- What the rules decided: the receipt's detail, who gets it, and the document it belongs to.
+UPDATE package SET detail = $2, recipients = $3, document_ref = coalesce($4, document_ref)
+WHERE id = $1;
 
 -- name: package_body
 SELECT body FROM package WHERE id = $1;
 
 -- name: document_insert
-INSERT INTO document (sender, document_id, package_id, priority, subject)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (sender, document_id) DO NOTHING
-RETURNING id;
+-- A new document with its first version and its recipients, in one statement; no row when
+-- (sender, document_id) exists already (then nothing else is written either).
+WITH d AS (
+    INSERT INTO document (sender, document_id, package_id, priority, subject)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (sender, document_id) DO NOTHING
+    RETURNING id
+), v AS (
+    INSERT INTO document_version (document_ref, package_id, relation)
+    SELECT id, $3, 'original' FROM d
+), r AS (
+    INSERT INTO document_recipient (document_ref, recipient, added_by)
+    SELECT d.id, u.recipient, $3 FROM d, (SELECT DISTINCT unnest($6::text[]) AS recipient) u
+)
+SELECT id FROM d;
 
 -- name: document_lock
 SELECT d.id, d.state, d.priority, p.digest, p.message_id
@@ -48,11 +61,14 @@ UPDATE document_recipient SET removed_by = $3 WHERE document_ref = $1 AND recipi
 -- name: document_was_sent_to
 SELECT EXISTS (SELECT 1 FROM document_recipient WHERE document_ref = $1 AND recipient = $2);
 
--- name: delivery_insert
+-- name: deliveries_insert
+-- Every delivery of a package (recipients and the receipt) in one statement.
 INSERT INTO delivery (package_id, recipient, kind, message_id, urgent, document_id, routing_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+SELECT $1, u.recipient, u.kind, u.message_id, $5, $6, u.routing_key
+FROM unnest($2::text[], $3::text[], $4::text[], $7::text[])
+     AS u(recipient, kind, message_id, routing_key)
 ON CONFLICT (package_id, recipient, kind) DO NOTHING
-RETURNING id;
+RETURNING id, recipient, kind;
 
 -- name: deliveries_of_package
 SELECT id, recipient, kind, message_id, urgent, document_id, routing_key, state
@@ -144,9 +160,6 @@ FROM crl ORDER BY ca_fingerprint, this_update DESC;
 
 -- name: agency_seen
 UPDATE agency SET last_seen_at = now() WHERE organ_id = $1;
-
--- name: package_set_plan
-UPDATE package SET detail = $2, recipients = $3 WHERE id = $1;
 
 -- name: package_digest
 SELECT digest FROM package WHERE id = $1;

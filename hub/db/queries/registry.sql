@@ -41,18 +41,18 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
 SELECT fingerprint, subject, serial, not_before, not_after, key_type, registered_at
 FROM agency_certificate WHERE organ_id = $1 ORDER BY not_after;
 
--- name: chain_head_lock
--- The head of a chain, locked until the transaction ends (a new chain starts at the genesis).
-INSERT INTO chain_head (chain, seq, hash) VALUES ($1, 0, $2)
-ON CONFLICT (chain) DO UPDATE SET chain = EXCLUDED.chain
-RETURNING seq, hash;
-
 -- name: event_append
--- One link, and the chain's new head, in one statement (hub/chain.py defines the hash).
-WITH head AS (UPDATE chain_head SET seq = $2, hash = $9 WHERE chain = $1)
+-- One link in one statement: the upsert on chain_head locks the chain until the transaction
+-- ends, moves its head (hash = SHA-256(prev ‖ $7, the link's content digest; hub/chain.py)) and
+-- hands the event row its seq, prev_hash and hash. $8 is the genesis hash.
+WITH head AS (
+    INSERT INTO chain_head AS h (chain, seq, prev, hash) VALUES ($1, 1, $8::bytea, sha256($8::bytea || $7::bytea))
+    ON CONFLICT (chain) DO UPDATE SET seq = h.seq + 1, prev = h.hash, hash = sha256(h.hash || $7::bytea)
+    RETURNING seq, prev, hash
+)
 INSERT INTO event (chain, seq, kind, document_id, organ_id, actor, payload, prev_hash, hash,
                    created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10);
+SELECT $1, head.seq, $2, $3, $4, $5, $6::jsonb, head.prev, head.hash, $9 FROM head;
 
 -- name: ping
 SELECT 1;
