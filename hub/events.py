@@ -1,4 +1,4 @@
-"""The append-only event log as hash chains: one chain per agency (or ``hub``).
+"""The append-only event log as hash chains: per agency (:data:`LANES` of them), and ``hub``.
 
 An append is one statement: an upsert on the chain's head row (``chain_head``) that locks it
 for the rest of the transaction, so appends to one chain are ordered while other chains append
@@ -10,11 +10,16 @@ transactions cannot deadlock.
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from hub import chain
 from hub.db import DB, Q
+
+LANES = 8
+"""Chains per agency: appends to one chain wait for each other until commit (the head's row
+lock), so a busy agency's documents are spread over this many."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -27,7 +32,13 @@ class Event:
 
     @property
     def chain(self) -> str:
-        return self.organ_id or "hub"
+        """``hub``; an agency's OrganId for events about no document; else one of the agency's
+        :data:`LANES` chains, chosen by the DocumentId (all of a document's links in one)."""
+        if self.organ_id is None:
+            return "hub"
+        if self.document_id is None:
+            return self.organ_id
+        return f"{self.organ_id}#{zlib.crc32(self.document_id.encode()) % LANES}"
 
 
 def _row(event: Event, at: dt.datetime) -> tuple[object, ...]:

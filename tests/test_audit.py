@@ -39,9 +39,8 @@ async def fill(db: asyncpg.Connection, chains: dict[str, int]) -> None:
                 db,
                 kind="accepted",
                 actor=name,
-                organ_id=name,
-                document_id=f"{name},2026/11/23,{n}/CV",
-                payload={"package": n, "digest": f"{n:064x}"},
+                organ_id=name,  # no document_id: the agency's own chain, not a lane
+                payload={"package": n, "digest": f"{n:064x}", "about": f"{name},{n}/CV"},
             )
 
 
@@ -188,3 +187,26 @@ async def test_a_changed_or_removed_seal_is_caught(db, signer) -> None:
     found = [str(f) for f in (await audit.verify(db)).findings]
     assert found[0].startswith("seal 3: seal 2 is missing before it"), found
     assert any("seal 3: its signature does not verify" in f for f in found), found
+
+
+async def test_an_agencys_documents_are_spread_over_its_lanes(db, signer) -> None:
+    name = "000.00.00.L01"
+    for n in range(40):
+        await events.append(
+            db, kind="accepted", actor=name, organ_id=name, document_id=f"{name},{n}/CV"
+        )
+        await events.append(
+            db, kind="delivered", actor="hub", organ_id=name, document_id=f"{name},{n}/CV"
+        )
+    chains = await db.fetch(
+        "SELECT chain, count(*) AS n FROM event WHERE organ_id = $1 GROUP BY 1", name
+    )
+    assert len(chains) == events.LANES and all(c["chain"].startswith(name + "#") for c in chains)
+    # a document's links stay together in one lane
+    lanes = await db.fetch(
+        "SELECT count(DISTINCT chain) AS n FROM event WHERE organ_id = $1 GROUP BY document_id",
+        name,
+    )
+    assert {r["n"] for r in lanes} == {1}
+    await seal.seal(db, signer)
+    assert (await audit.verify(db)).ok
