@@ -62,6 +62,10 @@ class Pipeline:
     registry: RegistryCache
     signer: receipt.HubSigner
     publisher: Publisher
+    triage_in_flight: int = 0
+    """Submissions triage has taken off ingress and not yet moved to a lane. While many are,
+    ordinary work yields to triage, so an urgent package behind a backlog reaches its lane
+    quickly (urgent work never waits)."""
 
     async def with_database(
         self,

@@ -121,6 +121,13 @@ class Triage:
         await asyncio.Future()
 
     async def _move(self, channel: AbstractChannel, message: AbstractIncomingMessage) -> None:
+        self._pipeline.triage_in_flight += 1
+        try:
+            await self._move_one(channel, message)
+        finally:
+            self._pipeline.triage_in_flight -= 1
+
+    async def _move_one(self, channel: AbstractChannel, message: AbstractIncomingMessage) -> None:
         try:
             if not message.user_id:
                 log.warning(
@@ -234,6 +241,8 @@ class Workers:
             rank, _, message = await self._queue.get()
             if channel_closed(message):
                 continue  # taken before a reconnect: the broker delivers it again
+            if rank > 0:
+                await self._yield_to_triage()
             headers = message.headers or {}
             submitter = str(headers.get(names.SUBMITTER_HEADER, ""))
             kind = str(headers.get(names.KIND_HEADER, ""))
@@ -245,6 +254,13 @@ class Workers:
                     await self._handle(message, submitter, kind, rank)
             except Exception as exc:
                 log.error("worker_error", message_id=message.message_id, error=repr(exc))
+
+    async def _yield_to_triage(self, *, busy: int = 32, longest: float = 0.2) -> None:
+        """Let triage drain a backlog in ingress first (an urgent package may be in it)."""
+        waited = 0.0
+        while self._pipeline.triage_in_flight > busy and waited < longest:
+            await asyncio.sleep(0.005)
+            waited += 0.005
 
     async def _handle(
         self, message: AbstractIncomingMessage, submitter: str, kind: str, rank: int

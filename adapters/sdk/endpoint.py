@@ -141,6 +141,8 @@ class Endpoint:
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
+            await self.seen.drain()  # acknowledge what was handled before closing
+        with contextlib.suppress(Exception):
             await self.connection.close()
         self.seen.close()
 
@@ -172,9 +174,7 @@ class Endpoint:
         waiter = self._waiting.pop(receipt.message_id, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(receipt)
-            self.seen.add(message.message_id or receipt.message_id)
-            with contextlib.suppress(Exception):
-                await message.ack()
+            self.seen.add(message.message_id or receipt.message_id, message.ack)
             return
         # nobody waits for it: the application sees it in inbox()
         self._local.put_nowait((1, next(self._order), message))
@@ -321,6 +321,4 @@ class Endpoint:
                 with contextlib.suppress(Exception):
                     await message.nack(requeue=True)
                 raise
-            self.seen.add(message_id)
-            with contextlib.suppress(Exception):
-                await message.ack()
+            self.seen.add(message_id, message.ack)  # acknowledged once durably seen
