@@ -3,9 +3,32 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from typing import Any, TextIO
 
 import structlog
+
+
+class LineLogger:
+    """Writes each event as one ``write(2)`` of a whole line: hub processes that share a log
+    file (``serve --workers N``) can never interleave halves of each other's lines."""
+
+    def __init__(self, file: TextIO) -> None:
+        self._fd = file.fileno()
+
+    def msg(self, message: str) -> None:
+        data = (message + "\n").encode("utf-8", errors="replace")
+        while data:
+            written = os.write(self._fd, data)
+            data = data[written:]
+
+    log = debug = info = warn = warning = msg
+    err = error = critical = exception = fatal = msg
+
+
+def _line_logger(*_: Any) -> LineLogger:
+    return LineLogger(sys.stderr)
 
 
 def configure(level: str = "INFO", *, quiet_drivers: bool = False) -> None:
@@ -31,6 +54,16 @@ def configure(level: str = "INFO", *, quiet_drivers: bool = False) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_line_logger
+        if _has_fd(sys.stderr)
+        else structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+
+
+def _has_fd(file: TextIO) -> bool:
+    try:
+        file.fileno()
+    except (OSError, ValueError, AttributeError):
+        return False  # pytest's capture, a StringIO: no descriptor to write to
+    return True
