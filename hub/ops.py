@@ -189,6 +189,12 @@ async def overview(db: DB, settings: Settings) -> dict[str, Any]:
     for agency, n in pending.items():
         backlog.setdefault(agency, {"agency": agency, "waiting": 0, "oldest_age_seconds": None})
         backlog[agency]["pending_in_hub"] = n
+    for r in await db.fetch(Q.ops_unanswered_per_agency):
+        entry = backlog.setdefault(
+            r["recipient"], {"agency": r["recipient"], "waiting": 0, "oldest_age_seconds": None}
+        )
+        entry["unanswered"] = r["unanswered"]
+        entry["oldest_unanswered_seconds"] = (now - r["oldest"]).total_seconds()
     expiring = [
         {
             "what": r["what"],

@@ -79,6 +79,8 @@ async def test_operators_watch_search_requeue_and_suspend(world: World, settings
                 break
             await asyncio.sleep(1)
         assert waiting.get(recipient.organ_id) == 1, overview["backlog"]
+        mine = next(b for b in overview["backlog"] if b["agency"] == recipient.organ_id)
+        assert mine["unanswered"] == 1 and mine["oldest_unanswered_seconds"] >= 0
         assert sum(p["accepted"] for p in overview["throughput"]) >= 1
         assert {"code": "RECIPIENT_UNKNOWN", "count": 1} in overview["rejections_24h"]
         assert overview["latency"] and overview["latency"][-1]["p95_ms"] >= 0

@@ -86,3 +86,14 @@ WHERE organ_id = $1 ORDER BY not_after DESC;
 SELECT seq, kind, actor, organ_id, document_id, payload::text AS payload, created_at
 FROM event WHERE chain = 'hub' AND kind LIKE 'admin.%'
 ORDER BY seq DESC LIMIT $1;
+
+-- name: ops_unanswered_per_agency
+-- Per recipient: the oldest document delivered to it (last 30 days) that it has not answered
+-- with any status yet — how long its văn thư has left a dispatch unacknowledged.
+SELECT d.recipient, min(d.published_at) AS oldest, count(*) AS unanswered
+FROM delivery d JOIN package p ON p.id = d.package_id
+WHERE d.kind = 'edoc' AND d.state = 'published' AND d.deadline_at IS NOT NULL
+  AND d.published_at > now() - interval '30 days'
+  AND NOT EXISTS (SELECT 1 FROM status_event s
+                  WHERE s.document_ref = p.document_ref AND s.recipient = d.recipient)
+GROUP BY d.recipient;

@@ -13,7 +13,7 @@ const T = {
     expiring: "Chứng thư sắp hết hạn (30 ngày)", stale: "CRL quá hạn",
     throughput: "Lưu lượng (văn bản/phút, 1 giờ qua)", latency: "Độ trễ đầu-cuối (ms, p50 / p95)",
     backlog: "Tồn đọng theo cơ quan", agency: "Cơ quan", waiting: "Đang chờ", oldest: "Cũ nhất",
-    pending: "Chờ trong trục", rejections: "Từ chối theo mã (24 giờ)", code: "Mã", count: "Số lượng",
+    pending: "Chờ trong trục", unanswered: "Chưa phản hồi", oldestUnanswered: "Chưa phản hồi lâu nhất", rejections: "Từ chối theo mã (24 giờ)", code: "Mã", count: "Số lượng",
     recent: "Văn bản gần đây", document: "Văn bản", sender: "Nơi gửi", recipients: "Nơi nhận",
     status: "Trạng thái", at: "Thời điểm", subject: "Trích yếu", none: "Không có",
     search: "Tìm", csv: "Tải CSV", since: "Từ", until: "Đến", overdueOnly: "Chỉ quá hạn",
@@ -24,7 +24,7 @@ const T = {
     kind: "Loại", timeline: "Dòng thời gian", event: "Sự kiện", by: "Bởi", operator: "Người vận hành",
     action: "Thao tác", target: "Đối tượng", active: "hoạt động", suspended: "tạm dừng",
     confirm: "Bạn chắc chắn?", done: "Đã thực hiện", viewer: "chỉ xem", admin: "quản trị",
-    notfound: "Không tìm thấy",
+    notfound: "Không tìm thấy", fingerprint: "Dấu vân tay (SHA-256)",
   },
   en: {
     title: "Document interchange hub — operations",
@@ -37,7 +37,7 @@ const T = {
     expiring: "Certificates expiring (30 days)", stale: "Stale CRLs",
     throughput: "Throughput (documents/min, last hour)", latency: "End-to-end latency (ms, p50 / p95)",
     backlog: "Backlog per agency", agency: "Agency", waiting: "Waiting", oldest: "Oldest",
-    pending: "Pending in hub", rejections: "Rejections by code (24 h)", code: "Code", count: "Count",
+    pending: "Pending in hub", unanswered: "Unanswered", oldestUnanswered: "Oldest unanswered", rejections: "Rejections by code (24 h)", code: "Code", count: "Count",
     recent: "Recent documents", document: "Document", sender: "Sender", recipients: "Recipients",
     status: "Status", at: "At", subject: "Subject", none: "None",
     search: "Search", csv: "Download CSV", since: "Since", until: "Until", overdueOnly: "Overdue only",
@@ -48,7 +48,7 @@ const T = {
     kind: "Kind", timeline: "Timeline", event: "Event", by: "By", operator: "Operator",
     action: "Action", target: "Target", active: "active", suspended: "suspended",
     confirm: "Are you sure?", done: "Done", viewer: "viewer", admin: "admin",
-    notfound: "Not found",
+    notfound: "Not found", fingerprint: "Fingerprint (SHA-256)",
   },
 };
 
@@ -167,6 +167,8 @@ async function overview(main) {
         ["waiting", (b) => esc(b.waiting)],
         ["oldest", (b) => esc(age(b.oldest_age_seconds))],
         ["pending", (b) => esc(b.pending_in_hub ?? 0)],
+        ["unanswered", (b) => esc(b.unanswered ?? 0)],
+        ["oldestUnanswered", (b) => esc(age(b.oldest_unanswered_seconds))],
       ], o.backlog)}</div>
       <div class="card"><h2>${esc(t("rejections"))}</h2>${table([
         ["code", (r) => `<span class="tag bad">${esc(r.code)}</span>`],
@@ -291,7 +293,7 @@ async function agency(main, id) {
       ["consumers", (q) => esc(q.consumers)], ["oldest", (q) => esc(age(q.oldest_age_seconds))],
     ], a.queues)}</div>
     <div class="card"><h2>${esc(t("certificates"))}</h2>${table([
-      ["subject", (c) => esc(c.subject)], ["code", (c) => esc(c.fingerprint.slice(0, 16))],
+      ["subject", (c) => esc(c.subject)], ["fingerprint", (c) => esc(c.fingerprint.slice(0, 16))],
       ["expires", (c) => esc(when(c.not_after))],
     ], a.certificates)}</div>
     <div class="card" id="agency-documents"></div>`;
