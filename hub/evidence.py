@@ -19,7 +19,6 @@ and every XML signature; and it says which file and what is wrong.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import io
@@ -138,7 +137,7 @@ async def export(
     for name, seqs in sorted(by_chain.items()):
         row = await db.fetchrow(Q.seal_covering, name, max(seqs))
         if row is None:
-            await _seal_now(db, signer)
+            await seal.seal(db, signer, wait=True)
             row = await db.fetchrow(Q.seal_covering, name, max(seqs))
         if row is None:
             raise EvidenceError(f"chain {name} could not be sealed up to link {max(seqs)}")
@@ -216,19 +215,6 @@ async def export(
         for name, data in sorted(files.items()):
             bundle.writestr(name, data)
     return buffer.getvalue()
-
-
-async def _seal_now(db: DB, signer: HubSigner) -> None:
-    for _ in range(50):
-        if await seal.seal(db, signer) is not None:
-            return
-        last = await db.fetchrow(Q.seal_last)
-        heads = await db.fetch(Q.chain_heads)
-        if last is not None and seal.heads_from_json(last["heads"]) == [
-            chain.Head(chain=h["chain"], seq=h["seq"], hash=bytes(h["hash"])) for h in heads
-        ]:
-            return
-        await asyncio.sleep(0.1)  # another process is sealing
 
 
 def _pretty(value: object) -> bytes:

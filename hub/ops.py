@@ -175,24 +175,25 @@ async def overview(db: DB, settings: Settings) -> dict[str, Any]:
     except Exception as exc:  # the dashboard still shows what PostgreSQL knows
         figures, broker_error = [], str(exc)
     backlog: dict[str, dict[str, Any]] = {}
+
+    def slot(agency: str) -> dict[str, Any]:
+        return backlog.setdefault(
+            agency, {"agency": agency, "waiting": 0, "oldest_age_seconds": None}
+        )
+
     for f in figures:
         if f.agency is None:
             continue
-        entry = backlog.setdefault(
-            f.agency, {"agency": f.agency, "waiting": 0, "oldest_age_seconds": None}
-        )
+        entry = slot(f.agency)
         entry["waiting"] += f.ready + f.unacked
         if f.oldest_age_seconds is not None:
             entry["oldest_age_seconds"] = max(
                 entry["oldest_age_seconds"] or 0, f.oldest_age_seconds
             )
     for agency, n in pending.items():
-        backlog.setdefault(agency, {"agency": agency, "waiting": 0, "oldest_age_seconds": None})
-        backlog[agency]["pending_in_hub"] = n
+        slot(agency)["pending_in_hub"] = n
     for r in await db.fetch(Q.ops_unanswered_per_agency):
-        entry = backlog.setdefault(
-            r["recipient"], {"agency": r["recipient"], "waiting": 0, "oldest_age_seconds": None}
-        )
+        entry = slot(r["recipient"])
         entry["unanswered"] = r["unanswered"]
         entry["oldest_unanswered_seconds"] = (now - r["oldest"]).total_seconds()
     expiring = [

@@ -46,10 +46,15 @@ def heads_from_json(value: object) -> list[chain.Head]:
     ]
 
 
-async def seal(db: DB, signer: HubSigner, *, force: bool = False) -> Sealed | None:
-    """Seal the current heads; None when another process is sealing or nothing is new."""
+async def seal(
+    db: DB, signer: HubSigner, *, force: bool = False, wait: bool = False
+) -> Sealed | None:
+    """Seal the current heads; None when nothing is new, or — unless ``wait`` — when another
+    process is sealing (``wait`` lets it finish first, then seals what is still unsealed)."""
     async with db.transaction():
-        if not await db.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK):
+        if wait:
+            await db.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
+        elif not await db.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK):
             return None
         heads = [
             chain.Head(chain=r["chain"], seq=r["seq"], hash=bytes(r["hash"]))

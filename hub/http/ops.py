@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from hub import deadletters, ops, registry
+from hub.db import Q
 from hub.errors import RegistryError
 from hub.http.auth import Caller, caller
 from hub.http.problems import Problem
@@ -101,8 +102,6 @@ async def search(
 async def rejections(
     request: Request, who: Operator, hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24
 ) -> dict[str, Any]:
-    from hub.db import Q
-
     rows = await _hub(request).pipeline.pool.fetch(Q.ops_rejections, hours)
     return {
         "rejections": [
