@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -42,9 +43,18 @@ async def connect(url: str, *, timeout: float = 10.0) -> asyncpg.Connection:
         raise _unavailable(url, exc) from exc
 
 
+async def _keep_session(_: asyncpg.Connection[Any]) -> None:
+    """Released connections skip asyncpg's reset query (a round trip each time): the hub's
+    pooled work leaves no session state behind — its advisory locks are transaction-scoped,
+    it neither LISTENs (the registry has its own connection) nor SETs; an open transaction is
+    still rolled back by asyncpg itself."""
+
+
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     try:
-        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, timeout=10)
+        pool = await asyncpg.create_pool(
+            url, min_size=min_size, max_size=max_size, timeout=10, reset=_keep_session
+        )
     except _DRIVER_ERRORS as exc:
         raise _unavailable(url, exc) from exc
     assert pool is not None
