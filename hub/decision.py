@@ -107,6 +107,17 @@ def check(
     )
 
 
+def decide(
+    submission: Submission, snapshot: trust.Snapshot, *, now: dt.datetime, max_bytes: int
+) -> Checked | Rejection:
+    """:func:`check`, with a failure turned into the :class:`Rejection` its receipt states."""
+    try:
+        return check(submission, snapshot, now=now, max_bytes=max_bytes)
+    except PackageRejected as exc:
+        document_id, sender = identify(submission, max_bytes)
+        return Rejection(code=exc.code, detail=exc.detail, document_id=document_id, sender=sender)
+
+
 def identify(submission: Submission, max_bytes: int) -> tuple[str | None, str | None]:
     """Best-effort DocumentId and sender of a rejected package, for its receipt and records.
 

@@ -26,6 +26,12 @@ END_TO_END_SECONDS = Histogram(
     "From taken off ingress to confirmed in every recipient's inbox",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+BATCH_SIZE = Histogram(
+    "lienthong_batch_size",
+    "Submissions recorded (record) or deliveries marked (mark) per transaction: the group commit",
+    ["work"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 RETRIES = Counter("lienthong_retries_total", "Transient failures retried, by service", ["service"])
 IN_FLIGHT = Gauge("lienthong_in_flight", "Submissions being processed by this process")
 OVERDUE = Gauge(

@@ -8,20 +8,22 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import aio_pika
 import asyncpg
 import structlog
 
-from hub import decision, metrics, overdue, receipt, records
+from hub import batch_records, decision, metrics, overdue, receipt, records
+from hub.batch_records import Pending
 from hub.broker.publisher import Publisher, Unroutable
 from hub.config import Settings
 from hub.db import DB
 from hub.decision import Rejection, Submission
-from hub.errors import HubError, PackageRejected
+from hub.errors import HubError
+from hub.group_commit import GroupCommit
 from hub.registry_cache import RegistryCache
 
 log = structlog.get_logger(__name__)
@@ -51,6 +53,14 @@ class BrokerUnavailable(HubError):
     """Publishing failed: the submission must be redelivered, not acknowledged."""
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Marking:
+    """One submission's deliveries, confirmed by the broker, to be marked."""
+
+    published: tuple[records.Outbound, ...]
+    dead: tuple[tuple[records.Outbound, str], ...]
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -66,18 +76,49 @@ class Pipeline:
     """Submissions triage has taken off ingress and not yet moved to a lane. While many are,
     ordinary work yields to triage, so an urgent package behind a backlog reaches its lane
     quickly (urgent work never waits)."""
+    batch_most: int = 64
+    """At most this many submissions (and deliveries marked) per transaction."""
+    recorder: GroupCommit[Pending, records.Recorded] = field(init=False)
+    marker: GroupCommit[_Marking, None] = field(init=False)
 
-    async def with_database(
+    def __post_init__(self) -> None:
+        self.recorder = GroupCommit(
+            self._record_batch, key=lambda p: p.key, most=self.batch_most, name="record"
+        )
+        self.marker = GroupCommit(self._mark_batch, most=self.batch_most, name="mark")
+
+    async def run(self) -> None:
+        """The group commits' loops (the hub runs this beside its workers)."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.recorder.run())
+            group.create_task(self.marker.run())
+
+    async def _record_batch(self, batch: Sequence[Pending]) -> list[records.Recorded]:
+        async with self.pool.acquire() as conn:
+            recorded = await batch_records.record_many(conn, batch, signer=self.signer)
+        metrics.BATCH_SIZE.labels("record").observe(len(batch))
+        return recorded
+
+    async def _mark_batch(self, batch: Sequence[_Marking]) -> list[None]:
+        published = [out for marking in batch for out in marking.published]
+        dead = [gone for marking in batch for gone in marking.dead]
+        due = overdue.deadline(utcnow(), self.settings.working_time)
+        async with self.pool.acquire() as conn:
+            await records.mark_delivered(conn, published, dead, deadline=due)
+        metrics.BATCH_SIZE.labels("mark").observe(len(batch))
+        return [None] * len(batch)
+
+    async def retrying(
         self,
-        work: Callable[[DB], Awaitable[T]],
+        work: Callable[[], Awaitable[T]],
         *,
         keep_trying: Callable[[], bool] = lambda: True,
     ) -> T:
+        """Run ``work`` until PostgreSQL lets it through (backoff), or ``keep_trying`` says no."""
         delay = 0.1
         while True:
             try:
-                async with self.pool.acquire() as conn:
-                    return await work(conn)
+                return await work()
             except TRANSIENT_DB as exc:
                 if not keep_trying():
                     raise
@@ -86,19 +127,25 @@ class Pipeline:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
+    async def with_database(
+        self,
+        work: Callable[[DB], Awaitable[T]],
+        *,
+        keep_trying: Callable[[], bool] = lambda: True,
+    ) -> T:
+        async def once() -> T:
+            async with self.pool.acquire() as conn:
+                return await work(conn)
+
+        return await self.retrying(once, keep_trying=keep_trying)
+
     def decide(self, submission: Submission, now: dt.datetime) -> decision.Checked | Rejection:
-        try:
-            return decision.check(
-                submission,
-                self.registry.snapshot,
-                now=now,
-                max_bytes=self.settings.max_package_bytes,
-            )
-        except PackageRejected as exc:
-            document_id, sender = decision.identify(submission, self.settings.max_package_bytes)
-            return Rejection(
-                code=exc.code, detail=exc.detail, document_id=document_id, sender=sender
-            )
+        return decision.decide(
+            submission,
+            self.registry.snapshot,
+            now=now,
+            max_bytes=self.settings.max_package_bytes,
+        )
 
     async def process(
         self,
@@ -114,12 +161,19 @@ class Pipeline:
         metrics.STAGE_SECONDS.labels("check").observe(checked_at - started)
         if isinstance(result, decision.Checked) and result.urgent and result.document is not None:
             self.registry.urgent_documents.add(result.document.document_id)
-        recorded = await self.with_database(
-            lambda conn: records.record(
-                conn, submission, result, signer=self.signer, now=now, lane=lane
-            ),
-            keep_trying=keep_trying,
-        )
+        if batch_records.batchable(result):
+            pending = Pending(submission=submission, result=result, now=now, lane=lane)
+            urgent = lane == "urgent"
+            recorded = await self.retrying(
+                lambda: self.recorder.submit(pending, urgent=urgent), keep_trying=keep_trying
+            )
+        else:
+            recorded = await self.with_database(
+                lambda conn: records.record(
+                    conn, submission, result, signer=self.signer, now=now, lane=lane
+                ),
+                keep_trying=keep_trying,
+            )
         recorded_at = time.perf_counter()
         metrics.STAGE_SECONDS.labels("record").observe(recorded_at - checked_at)
         await self.deliver(recorded.outbound, keep_trying=keep_trying)
@@ -172,11 +226,10 @@ class Pipeline:
         if not outbound:
             return
         published, dead = await self.publish_all(outbound)
-
-        due = overdue.deadline(utcnow(), self.settings.working_time)
-        await self.with_database(
-            lambda conn: records.mark_delivered(conn, published, dead, deadline=due),
-            keep_trying=keep_trying,
+        marking = _Marking(published=tuple(published), dead=tuple(dead))
+        urgent = any(out.urgent for out in outbound)
+        await self.retrying(
+            lambda: self.marker.submit(marking, urgent=urgent), keep_trying=keep_trying
         )
         for out in published:
             metrics.DELIVERIES.labels(out.kind).inc()

@@ -73,12 +73,23 @@ class Recorded:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class _Plan:
+class Plan:
     deliver_to: tuple[str, ...]
     kind: str
     urgent: bool
     document_ref: int | None
     detail: str
+
+
+def new_document_plan(document: DocumentPackage, document_ref: int | None) -> Plan:
+    """What a new document (BussinessDocType 0) seen for the first time is given."""
+    return Plan(
+        deliver_to=document.recipients,
+        kind="edoc",
+        urgent=document.urgent,
+        document_ref=document_ref,
+        detail=f"accepted for delivery to {', '.join(document.recipients)}",
+    )
 
 
 def delivery_message_id(package_id: int, kind: str, recipient: str) -> str:
@@ -100,7 +111,7 @@ async def record(
             Q.package_by_message, submission.submitter, submission.message_id
         )
         if existing is not None:
-            return await _replay(db, existing, submission)
+            return await replay(db, existing, submission)
         if isinstance(result, Checked):
             try:
                 async with db.transaction():  # a savepoint: a rule may still refuse
@@ -115,8 +126,7 @@ async def record(
         return await _reject(db, submission, result, signer=signer, now=now, lane=lane)
 
 
-async def _insert_package(
-    db: DB,
+def package_values(
     submission: Submission,
     *,
     code: Code | None,
@@ -129,10 +139,10 @@ async def _insert_package(
     recipients: tuple[str, ...],
     now: dt.datetime,
     lane: str,
-) -> int:
+) -> tuple[object, ...]:
+    """A ``package`` row, in the column order of ``package_insert`` (and ``packages_insert``)."""
     keep = code is None or len(submission.body) <= REJECTED_BODY_LIMIT
-    package_id: int = await db.fetchval(
-        Q.package_insert,
+    return (
         submission.submitter,
         submission.message_id,
         submission.channel,
@@ -153,7 +163,51 @@ async def _insert_package(
         list(recipients),
         lane,
     )
+
+
+async def _insert_package(db: DB, values: tuple[object, ...]) -> int:
+    package_id: int = await db.fetchval(Q.package_insert, *values)
     return package_id
+
+
+def planned_deliveries(
+    package_id: int,
+    submission: Submission,
+    receipt_xml: bytes,
+    *,
+    kind: str,
+    recipients: tuple[str, ...],
+) -> list[tuple[str, str, str, bytes]]:
+    """(recipient, kind, message_id, body) of each delivery: the recipients, then the receipt."""
+    planned = [(recipient, kind, submission.body) for recipient in recipients]
+    planned.append((submission.submitter, "receipt", receipt_xml))
+    return [
+        (to, what, delivery_message_id(package_id, what, to), body) for to, what, body in planned
+    ]
+
+
+def outbound_of(
+    package_id: int,
+    planned: list[tuple[str, str, str, bytes]],
+    ids: dict[tuple[str, str], int],
+    *,
+    urgent: bool,
+    document_id: str | None,
+) -> tuple[Outbound, ...]:
+    """The deliveries to publish, with the ids PostgreSQL gave them by (recipient, kind)."""
+    return tuple(
+        Outbound(
+            delivery_id=ids[(recipient, what)],
+            package_id=package_id,
+            recipient=recipient,
+            kind=what,
+            message_id=message_id,
+            urgent=urgent,
+            document_id=document_id,
+            body=body,
+        )
+        for recipient, what, message_id, body in planned
+    )
 
 
 async def _plan_deliveries(
@@ -167,35 +221,21 @@ async def _plan_deliveries(
     urgent: bool,
     document_id: str | None,
 ) -> tuple[Outbound, ...]:
-    planned = [(recipient, kind, submission.body) for recipient in recipients]
-    planned.append((submission.submitter, "receipt", receipt_xml))
-    message_ids = [delivery_message_id(package_id, what, to) for to, what, _ in planned]
+    planned = planned_deliveries(
+        package_id, submission, receipt_xml, kind=kind, recipients=recipients
+    )
     rows = await db.fetch(
         Q.deliveries_insert,
         package_id,
-        [to for to, _, _ in planned],
-        [what for _, what, _ in planned],
-        message_ids,
+        [to for to, _, _, _ in planned],
+        [what for _, what, _, _ in planned],
+        [message_id for _, _, message_id, _ in planned],
         urgent,
         document_id,
-        [names.inbox_key(to, urgent=urgent) for to, _, _ in planned],
+        [names.inbox_key(to, urgent=urgent) for to, _, _, _ in planned],
     )
     ids = {(r["recipient"], r["kind"]): r["id"] for r in rows}
-    outbound = []
-    for (recipient, what, body), message_id in zip(planned, message_ids, strict=True):
-        outbound.append(
-            Outbound(
-                delivery_id=ids[(recipient, what)],
-                package_id=package_id,
-                recipient=recipient,
-                kind=what,
-                message_id=message_id,
-                urgent=urgent,
-                document_id=document_id,
-                body=body,
-            )
-        )
-    return tuple(outbound)
+    return outbound_of(package_id, planned, ids, urgent=urgent, document_id=document_id)
 
 
 async def _accept(
@@ -209,17 +249,19 @@ async def _accept(
 ) -> Recorded:
     package_id = await _insert_package(
         db,
-        submission,
-        code=None,
-        detail="",
-        document_id=checked.document_id,
-        sender=checked.sender,
-        document=checked.document,
-        status=checked.status,
-        signer=checked.signer_fingerprint,
-        recipients=checked.recipients,
-        now=now,
-        lane=lane,
+        package_values(
+            submission,
+            code=None,
+            detail="",
+            document_id=checked.document_id,
+            sender=checked.sender,
+            document=checked.document,
+            status=checked.status,
+            signer=checked.signer_fingerprint,
+            recipients=checked.recipients,
+            now=now,
+            lane=lane,
+        ),
     )
     if checked.document is not None:
         plan = await _apply_document(db, package_id, checked.document)
@@ -229,7 +271,23 @@ async def _accept(
     await db.execute(
         Q.package_set_plan, package_id, plan.detail, list(plan.deliver_to), plan.document_ref
     )
-    facts = receipt.ReceiptFacts(
+    return await _conclude(
+        db,
+        package_id,
+        submission,
+        acceptance_facts(submission, checked, plan, now=now),
+        signer,
+        kind=plan.kind,
+        urgent=plan.urgent,
+        event=acceptance_event(submission, plan),
+        organ_id=checked.sender,
+    )
+
+
+def acceptance_facts(
+    submission: Submission, checked: Checked, plan: Plan, *, now: dt.datetime
+) -> receipt.ReceiptFacts:
+    return receipt.ReceiptFacts(
         message_id=submission.message_id,
         submitter=submission.submitter,
         kind=submission.kind.value,
@@ -240,30 +298,17 @@ async def _accept(
         timestamp=now,
         recipients=plan.deliver_to,
     )
-    return await _conclude(
-        db,
-        package_id,
-        submission,
-        facts,
-        signer,
-        kind=plan.kind,
-        urgent=plan.urgent,
-        event={"kind": submission.kind.value, "recipients": list(plan.deliver_to)},
-        organ_id=checked.sender,
-    )
 
 
-async def _reject(
-    db: DB,
-    submission: Submission,
-    rejection: Rejection,
-    *,
-    signer: receipt.HubSigner,
-    now: dt.datetime,
-    lane: str,
-) -> Recorded:
-    package_id = await _insert_package(
-        db,
+def acceptance_event(submission: Submission, plan: Plan) -> dict[str, object]:
+    return {"kind": submission.kind.value, "recipients": list(plan.deliver_to)}
+
+
+def rejection_parts(
+    submission: Submission, rejection: Rejection, *, now: dt.datetime, lane: str
+) -> tuple[tuple[object, ...], receipt.ReceiptFacts]:
+    """A rejected submission's ``package`` row and its receipt's facts."""
+    values = package_values(
         submission,
         code=rejection.code,
         detail=rejection.detail,
@@ -286,6 +331,20 @@ async def _reject(
         digest=submission.digest,
         timestamp=now,
     )
+    return values, facts
+
+
+async def _reject(
+    db: DB,
+    submission: Submission,
+    rejection: Rejection,
+    *,
+    signer: receipt.HubSigner,
+    now: dt.datetime,
+    lane: str,
+) -> Recorded:
+    values, facts = rejection_parts(submission, rejection, now=now, lane=lane)
+    package_id = await _insert_package(db, values)
     return await _conclude(
         db,
         package_id,
@@ -296,6 +355,30 @@ async def _reject(
         urgent=False,
         event={"code": rejection.code.value},
         organ_id=submission.submitter,
+    )
+
+
+def outcome_event(
+    package_id: int,
+    submission: Submission,
+    facts: receipt.ReceiptFacts,
+    receipt_xml: bytes,
+    event: dict[str, object],
+    organ_id: str,
+) -> events.Event:
+    """The ``accepted`` or ``rejected`` link of a submission."""
+    return events.Event(
+        kind=facts.outcome,
+        actor=submission.submitter,
+        organ_id=organ_id,
+        document_id=facts.document_id,
+        payload={
+            "package": package_id,
+            "message_id": submission.message_id,
+            "digest": submission.digest.hex(),
+            "receipt": chain.sha256(receipt_xml).hex(),
+            **event,
+        },
     )
 
 
@@ -324,19 +407,8 @@ async def _conclude(
         urgent=urgent,
         document_id=facts.document_id,
     )
-    await events.append(
-        db,
-        kind=facts.outcome,
-        actor=submission.submitter,
-        organ_id=organ_id,
-        document_id=facts.document_id,
-        payload={
-            "package": package_id,
-            "message_id": submission.message_id,
-            "digest": submission.digest.hex(),
-            "receipt": chain.sha256(receipt_xml).hex(),
-            **event,
-        },
+    await events.append_many(
+        db, [outcome_event(package_id, submission, facts, receipt_xml, event, organ_id)]
     )
     return Recorded(
         package_id=package_id,
@@ -347,7 +419,7 @@ async def _conclude(
     )
 
 
-async def _replay(db: DB, existing: asyncpg.Record, submission: Submission) -> Recorded:
+async def replay(db: DB, existing: asyncpg.Record, submission: Submission) -> Recorded:
     """The same (submitter, message_id) again: the same outcome, nothing delivered twice.
 
     Deliveries still pending are published; the receipt is sent again (same message_id, so
@@ -417,12 +489,12 @@ async def _new_document(db: DB, package_id: int, document: DocumentPackage) -> i
     return int(document_ref)
 
 
-async def _apply_document(db: DB, package_id: int, document: DocumentPackage) -> _Plan:
+async def _apply_document(db: DB, package_id: int, document: DocumentPackage) -> Plan:
     kind = document.business_type
     if kind is BusinessType.NEW:
         document_ref = await _new_document(db, package_id, document)
         if document_ref is None:
-            return _Plan(
+            return Plan(
                 deliver_to=(),
                 kind="edoc",
                 urgent=document.urgent,
@@ -430,13 +502,7 @@ async def _apply_document(db: DB, package_id: int, document: DocumentPackage) ->
                 detail=f"document {document.document_id} was already accepted with the same "
                 "content; it is not delivered again",
             )
-        return _Plan(
-            deliver_to=document.recipients,
-            kind="edoc",
-            urgent=document.urgent,
-            document_ref=document_ref,
-            detail=f"accepted for delivery to {', '.join(document.recipients)}",
-        )
+        return new_document_plan(document, document_ref)
 
     if kind is BusinessType.REPLACE:
         replaced = []
@@ -463,7 +529,7 @@ async def _apply_document(db: DB, package_id: int, document: DocumentPackage) ->
         for old in dict.fromkeys(replaced):
             await db.execute(Q.document_set_state, old, "replaced")
             await db.execute(Q.document_version_insert, old, package_id, "replaced-by")
-        return _Plan(
+        return Plan(
             deliver_to=document.recipients,
             kind="edoc",
             urgent=document.urgent,
@@ -510,7 +576,7 @@ async def _apply_document(db: DB, package_id: int, document: DocumentPackage) ->
     for recipient in document.recipients:
         if recipient in current:
             await _request_change(db, document_ref, recipient, package_id, what)
-    return _Plan(
+    return Plan(
         deliver_to=delivery_recipients(document),
         kind="edoc",
         urgent=document.urgent or (row["priority"] or 0) >= 3,
@@ -531,7 +597,7 @@ def _invalid(detail: str) -> PackageRejected:
     return PackageRejected(Code.STATUS_INVALID, detail)
 
 
-async def _apply_status(db: DB, package_id: int, status: StatusPackage) -> _Plan:
+async def _apply_status(db: DB, package_id: int, status: StatusPackage) -> Plan:
     row = await _locked_document(db, status.document_sender, status.document_id)
     if row is None:
         raise _invalid(
@@ -562,7 +628,7 @@ async def _apply_status(db: DB, package_id: int, status: StatusPackage) -> _Plan
                 status.staff,
                 status.timestamp,
             )
-        return _Plan(
+        return Plan(
             deliver_to=tuple(recipients),
             kind="status",
             urgent=urgent,
@@ -610,7 +676,7 @@ async def _apply_status(db: DB, package_id: int, status: StatusPackage) -> _Plan
         status.staff,
         status.timestamp,
     )
-    return _Plan(
+    return Plan(
         deliver_to=(status.document_sender,),
         kind="status",
         urgent=urgent,
@@ -619,8 +685,8 @@ async def _apply_status(db: DB, package_id: int, status: StatusPackage) -> _Plan
     )
 
 
-def _repeat(status: StatusPackage, document_ref: int, urgent: bool) -> _Plan:
-    return _Plan(
+def _repeat(status: StatusPackage, document_ref: int, urgent: bool) -> Plan:
+    return Plan(
         deliver_to=(),
         kind="status",
         urgent=urgent,

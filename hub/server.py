@@ -36,7 +36,7 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ServeOptions:
     http: bool = True
-    concurrency: int = 32
+    concurrency: int = 64
     process: int = 0
 
 
@@ -104,6 +104,7 @@ async def run_hub(
         )
         tasks: list[asyncio.Task[Any]] = [
             asyncio.create_task(registry.run(), name="registry"),
+            asyncio.create_task(pipeline.run(), name="group-commit"),
             asyncio.create_task(Triage(connection, pipeline).run(), name="triage"),
             asyncio.create_task(
                 Workers(connection, pipeline, concurrency=options.concurrency).run(), name="workers"

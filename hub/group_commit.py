@@ -1,0 +1,134 @@
+"""Group commit: many callers' database work done together, in one transaction.
+
+Each caller hands in one item and waits for its own result; a loop takes whatever has queued
+up (urgent items first, at most ``most``) and runs the batch's work once. While a batch is in
+PostgreSQL the next one gathers, so the busier the hub, the larger the batches and the fewer
+round trips and commits per package — and with one caller alone it is a transaction as
+before. Items with the same key (the same submission, the same document) never share a
+batch: the later one waits for the next, so each batch can treat its items as independent.
+
+A batch that fails fails for every caller in it, each of which decides, as it would for its
+own transaction, whether to try again (:meth:`hub.pipeline.Pipeline.retrying`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(eq=False)
+class _Waiting(Generic[T, R]):
+    item: T
+    key: Hashable
+    future: asyncio.Future[R] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class GroupCommit(Generic[T, R]):
+    """``await group.submit(item)`` returns ``work([…, item, …])``'s result for ``item``."""
+
+    def __init__(
+        self,
+        work: Callable[[Sequence[T]], Awaitable[Sequence[R]]],
+        *,
+        key: Callable[[T], Hashable] = id,
+        most: int = 64,
+        parallel: int = 1,
+        name: str = "batch",
+    ) -> None:
+        self._work = work
+        self._key = key
+        self._most = most
+        self._name = name
+        self._queues: tuple[collections.deque[_Waiting[T, R]], ...] = (
+            collections.deque(),
+            collections.deque(),
+        )
+        self._ready = asyncio.Event()
+        self._slots = asyncio.Semaphore(parallel)
+        self._running: set[asyncio.Task[None]] = set()
+        self._busy: set[Hashable] = set()
+        """Keys of the items in batches under way: their namesakes wait."""
+        self.batches = 0
+        self.items = 0
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self._queues)
+
+    async def submit(self, item: T, *, urgent: bool = False) -> R:
+        waiting: _Waiting[T, R] = _Waiting(item=item, key=self._key(item))
+        self._queues[0 if urgent else 1].append(waiting)
+        self._ready.set()
+        return await waiting.future
+
+    def _take(self) -> list[_Waiting[T, R]]:
+        taken: list[_Waiting[T, R]] = []
+        keys: set[Hashable] = set()
+        for queue in self._queues:
+            kept: collections.deque[_Waiting[T, R]] = collections.deque()
+            while queue and len(taken) < self._most:
+                waiting = queue.popleft()
+                if waiting.future.done():  # its caller gave up (cancelled)
+                    continue
+                if waiting.key in keys or waiting.key in self._busy:
+                    kept.append(waiting)  # the same key waits for a later batch
+                    continue
+                keys.add(waiting.key)
+                taken.append(waiting)
+            queue.extendleft(reversed(kept))
+        if not taken or not any(self._queues):
+            self._ready.clear()  # set again by the next submit, or when a batch ends
+        self._busy |= keys
+        return taken
+
+    async def run(self) -> None:
+        """Take batches until cancelled; up to ``parallel`` of them in PostgreSQL at once."""
+        try:
+            while True:
+                await self._ready.wait()
+                await self._slots.acquire()
+                batch = self._take()
+                if not batch:
+                    self._slots.release()
+                    continue
+                task = asyncio.create_task(self._one(batch), name=self._name)
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+        finally:
+            for task in list(self._running):
+                task.cancel()
+
+    async def _one(self, batch: list[_Waiting[T, R]]) -> None:
+        try:
+            results = await self._work([w.item for w in batch])
+        except Exception as exc:
+            for waiting in batch:
+                if not waiting.future.done():
+                    waiting.future.set_exception(exc)
+            return
+        except asyncio.CancelledError:
+            for waiting in batch:
+                waiting.future.cancel()
+            raise
+        finally:
+            self._slots.release()
+            self._busy.difference_update(w.key for w in batch)
+            if any(self._queues):
+                self._ready.set()
+        self.batches += 1
+        self.items += len(batch)
+        for waiting, result in zip(batch, results, strict=True):
+            if not waiting.future.done():
+                waiting.future.set_result(result)

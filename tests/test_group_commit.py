@@ -1,0 +1,122 @@
+"""The group commit's scheduling, without servers: batches, keys, urgency, failures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from hub.group_commit import GroupCommit
+
+
+class Work:
+    """Records each batch; waits on ``gate`` so that callers can queue up behind it."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.fail: Exception | None = None
+
+    async def __call__(self, batch: Sequence[str]) -> list[str]:
+        self.batches.append(list(batch))
+        await self.gate.wait()
+        if self.fail is not None:
+            raise self.fail
+        return [item.upper() for item in batch]
+
+
+@pytest.fixture
+async def work() -> Work:
+    return Work()
+
+
+async def test_callers_that_queue_up_share_a_transaction(work: Work) -> None:
+    group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s, most=8, parallel=1)
+    runner = asyncio.create_task(group.run())
+    try:
+        work.gate.clear()
+        first = asyncio.create_task(group.submit("a"))
+        await asyncio.sleep(0.01)  # "a" is in PostgreSQL; the next ones gather
+        rest = [asyncio.create_task(group.submit(x)) for x in "bcdefghijk"]
+        await asyncio.sleep(0.01)
+        work.gate.set()
+        assert await first == "A"
+        assert await asyncio.gather(*rest) == list("BCDEFGHIJK")
+    finally:
+        runner.cancel()
+    assert work.batches == [["a"], list("bcdefghi"), ["j", "k"]]
+    assert group.batches == 3 and group.items == 11
+
+
+async def test_the_same_key_never_shares_a_batch_and_urgent_goes_first(work: Work) -> None:
+    group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s[0], most=8, parallel=1)
+    runner = asyncio.create_task(group.run())
+    try:
+        work.gate.clear()
+        blocker = asyncio.create_task(group.submit("z"))
+        await asyncio.sleep(0.01)
+        ordinary = [asyncio.create_task(group.submit(x)) for x in ("a1", "b1", "a2", "c1")]
+        urgent = asyncio.create_task(group.submit("u1", urgent=True))
+        await asyncio.sleep(0.01)
+        work.gate.set()
+        await asyncio.gather(blocker, urgent, *ordinary)
+    finally:
+        runner.cancel()
+    assert work.batches == [["z"], ["u1", "a1", "b1", "c1"], ["a2"]]
+
+
+async def test_a_key_in_a_batch_under_way_waits_for_it(work: Work) -> None:
+    group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s[0], most=8, parallel=2)
+    runner = asyncio.create_task(group.run())
+    try:
+        work.gate.clear()
+        first = asyncio.create_task(group.submit("a1"))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(group.submit("a2"))
+        other = asyncio.create_task(group.submit("b1"))
+        await asyncio.sleep(0.01)
+        assert work.batches == [["a1"], ["b1"]]  # a2 waits although a slot is free
+        work.gate.set()
+        await asyncio.gather(first, second, other)
+    finally:
+        runner.cancel()
+    assert work.batches == [["a1"], ["b1"], ["a2"]]
+
+
+async def test_a_failed_batch_fails_every_caller_and_the_next_one_runs(work: Work) -> None:
+    group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s, most=8, parallel=1)
+    runner = asyncio.create_task(group.run())
+    try:
+        work.gate.clear()
+        blocker = asyncio.create_task(group.submit("x"))
+        await asyncio.sleep(0.01)
+        callers = [asyncio.create_task(group.submit(s)) for s in "ab"]
+        work.fail = RuntimeError("connection lost")
+        work.gate.set()
+        outcomes = await asyncio.gather(blocker, *callers, return_exceptions=True)
+        assert all(isinstance(o, RuntimeError) for o in outcomes)
+        work.fail = None
+        assert await group.submit("a") == "A"
+    finally:
+        runner.cancel()
+
+
+async def test_a_caller_that_gives_up_is_left_out(work: Work) -> None:
+    group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s, most=8, parallel=1)
+    runner = asyncio.create_task(group.run())
+    try:
+        work.gate.clear()
+        blocker = asyncio.create_task(group.submit("x"))
+        await asyncio.sleep(0.01)
+        gone = asyncio.create_task(group.submit("gone"))
+        kept = asyncio.create_task(group.submit("kept"))
+        await asyncio.sleep(0.01)
+        gone.cancel()
+        work.gate.set()
+        assert await kept == "KEPT"
+        await blocker
+    finally:
+        runner.cancel()
+    assert ["kept"] in work.batches and all("gone" not in b for b in work.batches)
