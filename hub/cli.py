@@ -399,7 +399,7 @@ def serve_command(
     workers: Annotated[int, typer.Option("--workers", help="worker processes (one per core)")] = 1,
     concurrency: Annotated[
         int, typer.Option("--concurrency", help="submissions in progress per process")
-    ] = 32,
+    ] = 64,
 ) -> None:
     """Run the hub (workers and the HTTP server) until stopped."""
     from hub import server
