@@ -81,7 +81,9 @@ def check(
 ) -> Checked:
     """Raise :class:`PackageRejected` at the first failing check, else return what passed."""
     inspected = inspect(submission.body, submission.kind, max_bytes=max_bytes)
-    verified = verification.verify(submission.body, inspected.signature)
+    # signxml verifies the tree inspection parsed (no second parse) and takes the signature out
+    verified = verification.verify(submission.body, inspected.signature, consume_tree=True)
+    del inspected
     # From here on only the signed content is read.
     if submission.kind is Kind.EDOC:
         document = package.read_document(verified.signed_root)

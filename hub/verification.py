@@ -22,11 +22,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
-from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
+from signxml.verifier import SignatureConfiguration, VerifyResult
 
 from hub.errors import Code, PackageRejected
 from hub.pki import MIN_EC_BITS, MIN_RSA_BITS, describe_key
 from hub.signature import DS_NS
+from hub.verifier import InPlaceVerifier
 
 _DS = f"{{{DS_NS}}}"
 MORE = "http://www.w3.org/2001/04/xmldsig-more#"
@@ -167,8 +168,11 @@ def _parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 
 
-def verify(data: bytes, signature: etree._Element) -> Verified:
-    """Verify the package's one signature (found by :func:`hub.signature.locate`)."""
+def verify(data: bytes, signature: etree._Element, *, consume_tree: bool = False) -> Verified:
+    """Verify the package's one signature (found by :func:`hub.signature.locate` in a parse of
+    ``data``). With ``consume_tree``, signxml works on that parse instead of parsing ``data``
+    again, and takes the signature out of it: the caller must not read that tree afterwards
+    (what was verified is :attr:`Verified.signed_root`, a parse of the canonical form)."""
     candidates = signer_certificates(signature)
     signer = candidates[0]
     check_algorithms(signature, signer)
@@ -183,8 +187,11 @@ def verify(data: bytes, signature: etree._Element) -> Verified:
         verification_time=moment,
     )
     try:
-        result = XMLVerifier().verify(
-            data, x509_cert=signer, parser=_parser(), expect_config=config
+        result = InPlaceVerifier().verify(
+            signature.getroottree().getroot() if consume_tree else data,
+            x509_cert=signer,
+            parser=_parser(),
+            expect_config=config,
         )
     except InvalidDigest as exc:
         raise _invalid(

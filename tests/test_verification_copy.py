@@ -1,0 +1,111 @@
+"""The hub's verifier (signxml less its copy of the whole document) agrees with signxml's own:
+the same verdict on signed, tampered and re-signed packages, and the same signed content."""
+
+from __future__ import annotations
+
+import pytest
+from signxml.exceptions import InvalidDigest, InvalidSignature
+from signxml.verifier import SignatureConfiguration, XMLVerifier
+
+from adapters.sdk import (
+    Attachment,
+    DocumentSpec,
+    Organization,
+    StatusSpec,
+    build_document,
+    build_status,
+)
+from hub import pki, verification
+from hub.errors import Code, PackageRejected
+from hub.inspection import inspect
+from hub.schema import Kind
+from hub.signing import sign_package
+
+SENDER = "000.00.00.G22"
+RECIPIENT = "000.00.00.H41"
+
+
+@pytest.fixture(scope="module")
+def signer() -> tuple[pki.PrivateKey, object]:
+    ca_key, ca = pki.make_ca("test CA")
+    return pki.issue(ca_key, ca, pki.IssueRequest(common_name="signer", organ_id=SENDER))
+
+
+def document(signer, *, size: int = 3000) -> bytes:
+    spec = DocumentSpec(
+        sender=Organization(organ_id=SENDER, name="Văn phòng Chính phủ"),
+        recipients=[Organization(organ_id=RECIPIENT)],
+        document_id=f"{SENDER},2026/12/01,1/VPCP",
+        subject="V/v kiểm tra <chữ ký> & nội dung",
+        attachments=[Attachment(name="a.pdf", content=b"%PDF" + bytes(range(256)) * (size // 256))],
+    )
+    return sign_package(build_document(spec), *signer)
+
+
+def status(signer) -> bytes:
+    spec = StatusSpec(
+        sender=Organization(organ_id=SENDER),
+        document_sender=RECIPIENT,
+        document_id=f"{RECIPIENT},2026/12/01,7/UBND",
+        status_code="03",
+        description="Đã tiếp nhận",
+        staff="Văn thư",
+    )
+    return sign_package(build_status(spec), *signer)
+
+
+def signxml_verdict(data: bytes, cert) -> bytes | type[Exception]:
+    try:
+        result = XMLVerifier().verify(
+            data,
+            x509_cert=cert,
+            expect_config=SignatureConfiguration(expect_references=1, location=".//"),
+        )
+    except (InvalidDigest, InvalidSignature) as exc:
+        return type(exc)
+    return result.signed_data
+
+
+def hub_verdict(data: bytes, kind: Kind, *, consume: bool) -> bytes | Code:
+    signature = inspect(data, kind, max_bytes=1 << 26).signature
+    try:
+        verified = verification.verify(data, signature, consume_tree=consume)
+    except PackageRejected as exc:
+        return exc.code
+    from lxml import etree
+
+    return etree.tostring(verified.signed_root, method="c14n")
+
+
+def variants(signer) -> list[tuple[str, bytes, Kind]]:
+    doc, st = document(signer), status(signer)
+    return [
+        ("document", doc, Kind.EDOC),
+        ("large document", document(signer, size=300_000), Kind.EDOC),
+        ("status", st, Kind.STATUS),
+        ("subject changed", doc.replace("kiểm tra".encode(), "sửa đổi".encode()), Kind.EDOC),
+        ("recipient changed", doc.replace(RECIPIENT.encode(), b"000.00.00.H40"), Kind.EDOC),
+        ("status code changed", st.replace(b">03<", b">06<"), Kind.STATUS),
+    ]
+
+
+@pytest.mark.parametrize("consume", [False, True])
+def test_the_hub_verifier_agrees_with_signxml(signer, consume: bool) -> None:
+    _, cert = signer
+    for name, data, kind in variants(signer):
+        expected = signxml_verdict(data, cert)
+        got = hub_verdict(data, kind, consume=consume)
+        if isinstance(expected, bytes):
+            assert got == expected, name
+        else:
+            assert got is Code.SIGNATURE_INVALID, name
+
+
+def test_consuming_takes_the_signature_out_of_the_callers_tree(signer) -> None:
+    data = document(signer)
+    inspected = inspect(data, Kind.EDOC, max_bytes=1 << 26)
+    verification.verify(data, inspected.signature, consume_tree=True)
+    assert inspected.signature.getparent() is None  # the enveloped transform worked in place
+    again = inspect(data, Kind.EDOC, max_bytes=1 << 26)
+    verification.verify(data, again.signature)
+    assert again.signature.getparent() is not None  # from bytes, the caller's tree is untouched
