@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 
 import asyncpg
 from rich.console import Console
 
-from hub.bench import report
+from hub.bench import cpu, report
 from hub.bench.run import BenchOptions, run_bench
 from hub.broker.management import Management
 from hub.db.connection import with_database
@@ -37,5 +40,33 @@ async def test_bench_smoke_run(settings, tmp_path) -> None:
     assert saved["huge"]["delivered"] is True
     assert len(saved["stages"]) == 5 and saved["hub_over_slowest_stage"] > 0
     assert png_path is not None and png_path.read_bytes().startswith(b"\x89PNG")
+    spent = saved["small_1"]["cpu_ms_per_document"]
+    assert spent["hub"] > 0 and spent["rabbitmq"] > 0 and spent["driver"] > 0
     text = console.export_text()
     assert "accepted/s" in text and "hub throughput / slowest stage" in text
+    assert "CPU ms per document" in text and "ceiling at this cost" in text
+
+
+def test_processor_time_is_told_apart_by_party() -> None:
+    """A busy process counts for the 'hub' when its pid is the hub's; this one is the driver."""
+    burn = (
+        "import sys, time\n"
+        "t = time.process_time()\n"
+        "while time.process_time() - t < 0.3: pass\n"
+        "print('done', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", burn], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as child:
+        before = cpu.sample(child.pid)
+        deadline = time.process_time() + 0.2
+        while time.process_time() < deadline:  # the driver's own work
+            pass
+        assert child.stdout is not None and child.stdout.readline().strip() == "done"
+        after = cpu.sample(child.pid)
+        child.kill()
+    spent = cpu.spent(before, after)
+    assert spent["hub"] >= 0.2
+    assert spent["driver"] >= 0.15
+    assert report.ceiling({"hub": 4.0, "rabbitmq": 3.0, "postgresql": 1.0, "driver": 2.0}, 2) == 200

@@ -55,6 +55,8 @@ class Run:
     send_times: dict[str, float] = field(default_factory=dict)
     rejected: int = 0
     started: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+    """Processor seconds each party used during the run (:mod:`hub.bench.cpu`)."""
 
     def latencies(self) -> list[float]:
         return [

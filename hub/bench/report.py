@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,37 @@ TARGETS = {
     "large_1": 200.0,  # documents/s, 200 KB packages
     "huge_growth": 4.0,  # hub memory growth over the package size for a 50 MB package
 }
+
+
+PARTIES = (
+    ("hub", "hub"),
+    ("rabbitmq", "RabbitMQ"),
+    ("postgresql", "PostgreSQL"),
+    ("driver", "driver"),
+)
+
+
+def ceiling(ms_per_document: dict[str, float], cpus: int) -> float:
+    """Documents/s this machine could do if every party's processor time per document stayed
+    as measured and every core were busy."""
+    total = sum(ms_per_document.values())
+    return cpus * 1000 / total if total else float("nan")
+
+
+def cpu_rows(row: Callable[[str, str], None], phase: dict[str, Any], cpus: int) -> None:
+    per_document = phase.get("cpu_ms_per_document") or {}
+    if not per_document:
+        return
+    row(
+        "  CPU ms per document: " + " / ".join(name for _, name in PARTIES) + " / other",
+        " / ".join(f"{per_document[key]:.1f}" for key, _ in PARTIES)
+        + f" / {per_document['other']:.1f}",
+    )
+    busy = sum(phase["cores_busy"].values())
+    row(
+        f"  cores busy (of {cpus}); ceiling at this cost",
+        f"{busy:.2f}; {ceiling(per_document, cpus):.0f}/s",
+    )
 
 
 def show(result: dict[str, Any], console: Console) -> None:
@@ -33,6 +65,7 @@ def show(result: dict[str, Any], console: Console) -> None:
         f"≥ {TARGETS['small_1']:.0f}",
     )
     row("  delivered/s", f"{small['delivered_per_s']:.0f}")
+    cpu_rows(row, small, result["machine"]["cpus"])
     latency = result["latency_at_half"]
     row(
         f"latency p50 / p95 / p99 at {latency['rate_per_s']:.0f}/s (ms)",
@@ -46,6 +79,7 @@ def show(result: dict[str, Any], console: Console) -> None:
         f"{large['accepted_per_s']:.0f}",
         f"≥ {TARGETS['large_1']:.0f}",
     )
+    cpu_rows(row, large, result["machine"]["cpus"])
     huge = result["huge"]
     row(f"{huge['package_bytes'] / 1e6:.0f} MB package delivered", str(huge["delivered"]))
     row(

@@ -18,7 +18,7 @@ from rich.progress import Progress
 
 from adapters.sdk.endpoint import EndpointConfig
 from hub import home, pki, receipt, registry
-from hub.bench import stages
+from hub.bench import cpu, stages
 from hub.bench.drive import Party, Run, hub_memory, package, start_hub, traffic
 from hub.broker.management import Management
 from hub.config import Settings
@@ -136,6 +136,17 @@ def rates(run: Run, fan_out: int) -> dict[str, float]:
     return {"accepted_per_s": accepted, "delivered_per_s": delivered}
 
 
+def cpu_figures(run: Run) -> dict[str, dict[str, float]]:
+    """Processor time per document (ms) of each party, and the cores each kept busy."""
+    if not run.receipts or not run.delivered:
+        return {"cpu_ms_per_document": {}, "cores_busy": {}}
+    elapsed = max(max(run.delivered.values()), max(run.receipts.values())) - run.started
+    return {
+        "cpu_ms_per_document": {g: s / len(run.receipts) * 1000 for g, s in run.cpu.items()},
+        "cores_busy": {g: s / elapsed for g, s in run.cpu.items()},
+    }
+
+
 def timeline(run: Run) -> list[tuple[float, int]]:
     """Deliveries per second since the start."""
     buckets: dict[int, int] = {}
@@ -190,7 +201,8 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
                 rate: float | None = None,
             ) -> Run:
                 task = progress.add_task(label, total=len(work))
-                return await traffic(
+                before = cpu.sample(hub.pid)
+                run = await traffic(
                     senders,
                     recipients,
                     work,
@@ -198,12 +210,15 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
                     rate=rate,
                     progress=lambda n: progress.advance(task, n),
                 )
+                run.cpu = cpu.spent(before, cpu.sample(hub.pid))
+                return run
 
             small_work = make(options.small, 1, small, "small packages")
             size_small = statistics.mean(len(b) for _, _, b in small_work[:50])
             run_small = await drive("small, 1 recipient, full speed", small_work, 1)
             result["small_1"] = {
                 **rates(run_small, 1),
+                **cpu_figures(run_small),
                 "count": options.small,
                 "package_bytes": size_small,
                 "rejected": run_small.rejected,
@@ -223,11 +238,16 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
             }
             fan_work = make(options.fan_out_docs, 5, small, "small, 5 recipients")
             run_fan = await drive("small, 5 recipients", fan_work, 5)
-            result["small_5"] = {**rates(run_fan, 5), "count": options.fan_out_docs}
+            result["small_5"] = {
+                **rates(run_fan, 5),
+                **cpu_figures(run_fan),
+                "count": options.fan_out_docs,
+            }
             large_work = make(options.large, 1, large, "200 KB packages")
             run_large = await drive("200 KB, 1 recipient", large_work, 1)
             result["large_1"] = {
                 **rates(run_large, 1),
+                **cpu_figures(run_large),
                 "count": options.large,
                 "package_bytes": statistics.mean(len(b) for _, _, b in large_work),
             }
