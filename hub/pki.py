@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
     CertificateIssuerPrivateKeyTypes,
     CertificatePublicKeyTypes,
 )
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from hub.errors import CertificateRefused, Code
@@ -328,6 +329,17 @@ def sign_bytes(key: PrivateKey, data: bytes) -> bytes:
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return key.sign(data, ec.ECDSA(hashes.SHA256()))
     return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def sign_xmldsig(key: PrivateKey, data: bytes) -> bytes:
+    """An XML-DSig ``SignatureValue``: RSA PKCS#1 v1.5, or ECDSA as the fixed-width r ‖ s that
+    XML-DSig prescribes (RFC 4050; not the DER form :func:`sign_bytes` returns)."""
+    signature = sign_bytes(key, data)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        return signature
+    r, s = decode_dss_signature(signature)
+    width = (key.curve.key_size + 7) // 8
+    return r.to_bytes(width, "big") + s.to_bytes(width, "big")
 
 
 def verify_bytes(cert: x509.Certificate, signature: bytes, data: bytes) -> bool:

@@ -13,7 +13,7 @@ from lxml import etree
 from hub.errors import Code
 from hub.pki import PrivateKey
 from hub.schema import RECEIPT_NS, load
-from hub.signing import sign_root
+from hub.signing import sign_own
 
 _R = f"{{{RECEIPT_NS}}}"
 
@@ -75,7 +75,7 @@ def build(facts: ReceiptFacts) -> etree._Element:
 
 
 def sign(facts: ReceiptFacts, signer: HubSigner) -> bytes:
-    return sign_root(build(facts), signer.key, signer.cert)
+    return sign_own(build(facts), signer.key, signer.cert)
 
 
 def validate(xml: bytes) -> None:
