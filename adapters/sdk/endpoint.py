@@ -275,7 +275,8 @@ class Endpoint:
             root = etree.fromstring(
                 body, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
             )
-            verified = verification.verify(body, locate(root))
+            # the tree is only read to find the signature: signxml may verify it in place
+            verified = verification.verify(body, locate(root), consume_tree=True)
             pki.check_chain(verified.signer, trusted=self.trusted)
         except Exception as exc:
             return False, str(exc)
