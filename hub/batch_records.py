@@ -1,17 +1,19 @@
-"""Recording many submissions in one transaction — the group commit of :mod:`hub.records`.
+"""Recording many submissions at once — the group commit of :mod:`hub.records`.
 
 A batch holds new documents (BussinessDocType 0) that passed every check and rejected
 submissions: the bulk of the traffic, and the submissions whose recording needs no rule that
-reads other documents. Their rows are written with one statement per table for the whole
-batch (arrays opened with ``unnest``), so a batch of fifty costs about as many round trips
-and one commit, where fifty transactions cost five hundred and fifty commits.
+reads other documents. A batch whose submissions are all fresh costs two round trips: a lookup
+(which of them exist already; ids for the new rows) and one statement that writes every row
+— packages, documents, versions, recipients, receipts, deliveries and the event links — and
+is its own transaction. Fifty submissions one by one cost some five hundred round trips and
+fifty commits.
 
-Exactly what :func:`hub.records.record` would have written is written: the same package,
-document, receipt, delivery and event rows (the tests compare both ways). What does not fit —
-a (submitter, message_id) seen before (replayed), a DocumentId its sender used before (the
-duplicate rules) — goes through :func:`hub.records.record` inside the same transaction.
-Revokes, updates, replacements and statuses lock the documents they concern and are never
-batched (:func:`batchable`).
+Exactly what :func:`hub.records.record` would have written is written: the same rows (the
+tests compare both ways). What is not fresh — a (submitter, message_id) seen before
+(replayed), a DocumentId its sender used before (the duplicate rules) — goes through
+:func:`hub.records.record`, in one transaction with the rest of its batch. Revokes, updates,
+replacements and statuses lock the documents they concern and are never batched
+(:func:`batchable`).
 """
 
 from __future__ import annotations
@@ -115,92 +117,111 @@ def _prepare(pending: Pending, signer: receipt.HubSigner) -> _Row:
     )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Lookup:
+    """What ``batch_lookup`` found: what exists already, and ids for the batch's rows."""
+
+    messages: frozenset[tuple[str, str]]
+    documents: frozenset[tuple[str, str]]
+    package_ids: list[int]
+    document_ids: list[int]
+
+    def fresh(self, row: _Row) -> bool:
+        submission, result = row.pending.submission, row.pending.result
+        if (submission.submitter, submission.message_id) in self.messages:
+            return False
+        return not (
+            isinstance(result, Checked) and (result.sender, result.document_id) in self.documents
+        )
+
+
+def _new_document(row: _Row) -> tuple[str, str] | None:
+    result = row.pending.result
+    return (result.sender, result.document_id) if isinstance(result, Checked) else None
+
+
+async def _lookup(db: DB, rows: Sequence[_Row]) -> _Lookup:
+    documents = [d for d in map(_new_document, rows) if d is not None]
+    found = await db.fetch(
+        Q.batch_lookup,
+        [r.pending.submission.submitter for r in rows],
+        [r.pending.submission.message_id for r in rows],
+        [sender for sender, _ in documents],
+        [document_id for _, document_id in documents],
+        len(rows),
+        len(documents),
+    )
+    return _Lookup(
+        messages=frozenset((r["a"], r["b"]) for r in found if r["what"] == "package"),
+        documents=frozenset((r["a"], r["b"]) for r in found if r["what"] == "document"),
+        package_ids=[int(r["id"]) for r in found if r["what"] == "package_id"],
+        document_ids=[int(r["id"]) for r in found if r["what"] == "document_id"],
+    )
+
+
 async def record_many(
     db: DB, batch: Sequence[Pending], *, signer: receipt.HubSigner
 ) -> list[records.Recorded]:
-    """Record every submission of ``batch`` (at most one per :attr:`Pending.key`) in one
-    transaction; the results are in the batch's order."""
+    """Record every submission of ``batch`` (at most one per :attr:`Pending.key`); the results
+    are in the batch's order.
+
+    Two round trips when every submission is fresh (the lookup, then one statement that is its
+    own transaction); otherwise one transaction in which what is not fresh goes through
+    :func:`hub.records.record` and the rest through the same one statement."""
     prepared = [_prepare(p, signer) for p in batch]  # signed before any row is locked
+    lookup = await _lookup(db, prepared)
+    if all(lookup.fresh(row) for row in prepared):
+        return await _insert(db, prepared, lookup)
     results: dict[int, records.Recorded] = {}
     async with db.transaction():
-        seen = {
-            (r["submitter"], r["message_id"]): r
-            for r in await db.fetch(
-                Q.packages_by_messages,
-                [p.submission.submitter for p in batch],
-                [p.submission.message_id for p in batch],
-            )
-        }
-        new_documents = [
-            (p.result.sender, p.result.document_id) for p in batch if isinstance(p.result, Checked)
-        ]
-        known = (
-            {
-                (r["sender"], r["document_id"])
-                for r in await db.fetch(
-                    Q.documents_existing,
-                    [s for s, _ in new_documents],
-                    [d for _, d in new_documents],
-                )
-            }
-            if new_documents
-            else set()
-        )
         fresh: list[tuple[int, _Row]] = []
-        for index, (pending, row_of) in enumerate(zip(batch, prepared, strict=True)):
-            submission = pending.submission
-            row = seen.get((submission.submitter, submission.message_id))
-            if row is not None:
-                results[index] = await records.replay(db, row, submission)
-            elif (
-                isinstance(pending.result, Checked)
-                and (pending.result.sender, pending.result.document_id) in known
-            ):
-                results[index] = await records.record(
-                    db,
-                    submission,
-                    pending.result,
-                    signer=signer,
-                    now=pending.now,
-                    lane=pending.lane,
-                )
-            else:
-                fresh.append((index, row_of))
+        for index, row in enumerate(prepared):
+            if lookup.fresh(row):
+                fresh.append((index, row))
+                continue
+            pending = row.pending
+            results[index] = await records.record(
+                db,
+                pending.submission,
+                pending.result,
+                signer=signer,
+                now=pending.now,
+                lane=pending.lane,
+            )
         if fresh:
-            recorded = await _insert(db, [r for _, r in fresh])
-            results.update(zip((i for i, _ in fresh), recorded, strict=True))
+            recorded = await _insert(db, [row for _, row in fresh], lookup)
+            results.update(zip((index for index, _ in fresh), recorded, strict=True))
     return [results[index] for index in range(len(batch))]
 
 
-async def _insert(db: DB, rows: list[_Row]) -> list[records.Recorded]:
-    columns = [[row.values[i] for row in rows] for i in range(len(rows[0].values))]
-    columns[_RECIPIENTS] = [_joined(cast(list[str], r)) for r in columns[_RECIPIENTS]]
-    ids = {
-        (r["submitter"], r["message_id"]): int(r["id"])
-        for r in await db.fetch(Q.packages_insert, *columns)
-    }
-    package_ids = [
-        ids[(row.pending.submission.submitter, row.pending.submission.message_id)] for row in rows
+async def _insert(db: DB, rows: list[_Row], lookup: _Lookup) -> list[records.Recorded]:
+    """``batch_insert``: every row of these fresh submissions in one statement."""
+    package_ids = lookup.package_ids[: len(rows)]
+    spare_documents = iter(lookup.document_ids)
+    document_refs: list[int | None] = [
+        next(spare_documents) if _new_document(row) is not None else None for row in rows
     ]
-
-    documents = [
-        (package_id, row.pending.result.document)
-        for package_id, row in zip(package_ids, rows, strict=True)
-        if isinstance(row.pending.result, Checked) and row.pending.result.document is not None
+    packages = [
+        [
+            package_id,
+            *row.values[:_RECIPIENTS],
+            _joined(cast(list[str], row.values[_RECIPIENTS])),
+            *row.values[_RECIPIENTS + 1 :],
+            document_ref,
+        ]
+        for package_id, row, document_ref in zip(package_ids, rows, document_refs, strict=True)
     ]
-    if documents:
-        await db.execute(
-            Q.documents_insert,
-            [d.sender for _, d in documents],
-            [d.document_id for _, d in documents],
-            [package_id for package_id, _ in documents],
-            [d.priority for _, d in documents],
-            [d.subject for _, d in documents],
-            [_joined(d.recipients) for _, d in documents],
-        )
-
-    await db.execute(Q.receipts_insert, package_ids, [row.receipt_xml for row in rows])
-
+    documents = []
+    for package_id, row, document_ref in zip(package_ids, rows, document_refs, strict=True):
+        if document_ref is not None:
+            document = cast(Checked, row.pending.result).document
+            assert document is not None  # batchable: a new document
+            documents.append((document_ref, document, package_id))
+    recipients = [
+        (document_ref, organ_id, package_id)
+        for document_ref, document, package_id in documents
+        for organ_id in document.recipients
+    ]
     planned = [
         records.planned_deliveries(
             package_id,
@@ -211,39 +232,37 @@ async def _insert(db: DB, rows: list[_Row]) -> list[records.Recorded]:
         )
         for package_id, row in zip(package_ids, rows, strict=True)
     ]
-    flat = [
+    deliveries = [
         (package_id, to, what, message_id, row.plan.urgent, row.facts.document_id)
         for package_id, row, plan in zip(package_ids, rows, planned, strict=True)
         for to, what, message_id, _ in plan
     ]
-    delivery_ids: dict[int, dict[tuple[str, str], int]] = {pid: {} for pid in package_ids}
-    for r in await db.fetch(
-        Q.deliveries_insert_many,
-        [f[0] for f in flat],
-        [f[1] for f in flat],
-        [f[2] for f in flat],
-        [f[3] for f in flat],
-        [f[4] for f in flat],
-        [f[5] for f in flat],
-        [names.inbox_key(f[1], urgent=f[4]) for f in flat],
-    ):
-        delivery_ids[r["package_id"]][(r["recipient"], r["kind"])] = int(r["id"])
-
-    await events.append_many(
-        db,
-        [
-            records.outcome_event(
-                package_id,
-                row.pending.submission,
-                row.facts,
-                row.receipt_xml,
-                row.event,
-                row.organ_id,
-            )
-            for package_id, row in zip(package_ids, rows, strict=True)
-        ],
+    links = events.links(
+        records.outcome_event(
+            package_id, row.pending.submission, row.facts, row.receipt_xml, row.event, row.organ_id
+        )
+        for package_id, row in zip(package_ids, rows, strict=True)
     )
-
+    found = await db.fetch(
+        Q.batch_insert,
+        *_columns(packages, 21),
+        [ref for ref, _, _ in documents],
+        [document.sender for _, document, _ in documents],
+        [document.document_id for _, document, _ in documents],
+        [package_id for _, _, package_id in documents],
+        [document.priority for _, document, _ in documents],
+        [document.subject for _, document, _ in documents],
+        *_columns(recipients, 3),
+        package_ids,
+        [row.receipt_xml for row in rows],
+        *_columns(deliveries, 6),
+        [names.inbox_key(d[1], urgent=d[4]) for d in deliveries],
+        *events.arrays(links),
+    )
+    delivery_ids: dict[int, dict[tuple[str, str], int]] = {pid: {} for pid in package_ids}
+    for r in found:
+        if r["id"] is not None:
+            delivery_ids[r["package_id"]][(r["recipient"], r["kind"])] = int(r["id"])
     return [
         records.Recorded(
             package_id=package_id,
@@ -260,3 +279,8 @@ async def _insert(db: DB, rows: list[_Row]) -> list[records.Recorded]:
         )
         for package_id, row, plan in zip(package_ids, rows, planned, strict=True)
     ]
+
+
+def _columns(rows: Sequence[Sequence[object]], width: int) -> list[list[object]]:
+    """Rows turned into ``width`` column arrays (empty arrays for no rows)."""
+    return [[row[i] for row in rows] for i in range(width)]

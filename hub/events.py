@@ -64,14 +64,26 @@ def _row(event: Event, at: dt.datetime) -> tuple[object, ...]:
     )
 
 
-async def append_many(db: DB, batch: Iterable[Event]) -> None:
-    """Append in chain-name order, pipelined in one round trip (``executemany``)."""
+def links(batch: Iterable[Event]) -> list[tuple[object, ...]]:
+    """The rows ``event_append`` takes, in chain-name order, all stamped with the same time."""
     at = dt.datetime.now(dt.UTC)
-    rows = [_row(event, at) for event in sorted(batch, key=lambda e: e.chain)]
+    return [_row(event, at) for event in sorted(batch, key=lambda e: e.chain)]
+
+
+def arrays(rows: list[tuple[object, ...]]) -> list[object]:
+    """The same rows as the arguments of ``append_events`` (migration 0006): seven arrays, the
+    genesis hash, the time."""
+    at = rows[0][8] if rows else dt.datetime.now(dt.UTC)
+    return [[row[i] for row in rows] for i in range(7)] + [chain.GENESIS, at]
+
+
+async def append_many(db: DB, batch: Iterable[Event]) -> None:
+    """Append in chain-name order, in one statement."""
+    rows = links(batch)
     if len(rows) == 1:
         await db.execute(Q.event_append, *rows[0])
     elif rows:
-        await db.executemany(Q.event_append, rows)
+        await db.execute(Q.events_append_all, *arrays(rows))
 
 
 async def append(

@@ -707,6 +707,24 @@ async def mark_delivered(
 
     ``deadline`` is when the recipients' first status is due (the same-day rule); it applies to
     new and replacement documents only."""
+    delivered = [
+        events.Event(
+            kind="delivered",
+            actor="hub",
+            organ_id=out.recipient,
+            document_id=out.document_id,
+            payload={"package": out.package_id, "kind": out.kind, "message_id": out.message_id},
+        )
+        for out in published
+    ]
+    if published and not dead:  # the common case: one statement, its own transaction
+        await db.execute(
+            Q.deliveries_mark_published_linked,
+            [o.delivery_id for o in published],
+            deadline,
+            *events.arrays(events.links(delivered)),
+        )
+        return
     async with db.transaction():
         if published:
             await db.execute(
@@ -714,23 +732,7 @@ async def mark_delivered(
             )
         for out, reason in dead:
             await db.execute(Q.delivery_mark_dead, out.delivery_id, reason)
-        await events.append_many(
-            db,
-            (
-                events.Event(
-                    kind="delivered",
-                    actor="hub",
-                    organ_id=out.recipient,
-                    document_id=out.document_id,
-                    payload={
-                        "package": out.package_id,
-                        "kind": out.kind,
-                        "message_id": out.message_id,
-                    },
-                )
-                for out in published
-            ),
-        )
+        await events.append_many(db, delivered)
 
 
 async def stale_deliveries(db: DB, *, older_than: float, limit: int) -> list[Outbound]:

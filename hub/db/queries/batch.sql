@@ -1,71 +1,92 @@
 -- Recording many submissions in one transaction (hub/batch_records.py): one statement per
 -- table for the whole batch, each row set passed as arrays and opened with unnest.
 
--- name: packages_by_messages
--- Which of these (submitter, message_id) were recorded already (their replay is sent again).
-SELECT p.id, p.submitter, p.message_id, p.digest, p.outcome, p.code, p.detail, p.kind,
-       p.document_id
+-- name: events_append_all
+-- A batch of links in one statement (hub/events.py builds the arrays, sorted by chain).
+SELECT append_events($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[],
+                     $7::bytea[], $8::bytea, $9::timestamptz);
+
+-- name: batch_lookup
+-- Before a batch is written in one statement: which of its (submitter, message_id) and new
+-- (sender, document_id) exist already, and ids for its packages and documents ($5, $6 of them).
+SELECT 'package' AS what, p.submitter AS a, p.message_id AS b, p.id
 FROM package p
 JOIN unnest($1::text[], $2::text[]) AS u(submitter, message_id)
-  ON p.submitter = u.submitter AND p.message_id = u.message_id;
-
--- name: documents_existing
--- Which of these (sender, document_id) exist already (those go the one-by-one way).
-SELECT d.sender, d.document_id
+  ON p.submitter = u.submitter AND p.message_id = u.message_id
+UNION ALL
+SELECT 'document', d.sender, d.document_id, d.id
 FROM document d
-JOIN unnest($1::text[], $2::text[]) AS u(sender, document_id)
-  ON d.sender = u.sender AND d.document_id = u.document_id;
+JOIN unnest($3::text[], $4::text[]) AS u(sender, document_id)
+  ON d.sender = u.sender AND d.document_id = u.document_id
+UNION ALL
+SELECT 'package_id', NULL, NULL, nextval(pg_get_serial_sequence('package', 'id'))
+FROM generate_series(1, $5)
+UNION ALL
+SELECT 'document_id', NULL, NULL, nextval(pg_get_serial_sequence('document', 'id'))
+FROM generate_series(1, $6);
 
--- name: packages_insert
--- The columns of package_insert; $18 holds each row's recipients joined by commas (an OrganId
--- has none: [0-9A-Za-z._-]).
-INSERT INTO package (submitter, message_id, channel, kind, digest, size_bytes, body,
-                     document_id, sender, business_doc_type, priority, status_code,
-                     outcome, code, detail, signer, received_at, recipients, received_lane)
-SELECT u.submitter, u.message_id, u.channel, u.kind, u.digest, u.size_bytes, u.body,
-       u.document_id, u.sender, u.business_doc_type, u.priority, u.status_code,
-       u.outcome, u.code, u.detail, u.signer, u.received_at,
-       string_to_array(u.recipients, ','), u.received_lane
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[],
-            $7::bytea[], $8::text[], $9::text[], $10::smallint[], $11::smallint[], $12::text[],
-            $13::text[], $14::text[], $15::text[], $16::bytea[], $17::timestamptz[],
-            $18::text[], $19::text[])
-     AS u(submitter, message_id, channel, kind, digest, size_bytes, body, document_id, sender,
-          business_doc_type, priority, status_code, outcome, code, detail, signer, received_at,
-          recipients, received_lane)
-RETURNING id, submitter, message_id;
-
--- name: documents_insert
--- New documents with their first versions and recipients, and each package's document_ref:
--- the batch's form of document_insert + package_set_plan. $6: recipients joined by commas.
-WITH u AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::smallint[], $5::text[],
-                         $6::text[])
-        AS u(sender, document_id, package_id, priority, subject, recipients)
-), d AS (
-    INSERT INTO document (sender, document_id, package_id, priority, subject)
-    SELECT sender, document_id, package_id, priority, subject FROM u
-    RETURNING id, package_id
-), v AS (
+-- name: batch_insert
+-- A batch of fresh submissions in one statement (an implicit transaction): packages (ids from
+-- batch_lookup), new documents with their first versions and recipients, receipts,
+-- deliveries and the event links. A (submitter, message_id) or DocumentId that another hub
+-- took meanwhile fails it whole (unique violation); the batch is then tried again and finds
+-- it. The rows returned are the deliveries.
+WITH pk AS (
+    INSERT INTO package (id, submitter, message_id, channel, kind, digest, size_bytes, body,
+                         document_id, sender, business_doc_type, priority, status_code,
+                         outcome, code, detail, signer, received_at, recipients, received_lane,
+                         document_ref)
+    SELECT u.id, u.submitter, u.message_id, u.channel, u.kind, u.digest, u.size_bytes, u.body,
+           u.document_id, u.sender, u.business_doc_type, u.priority, u.status_code,
+           u.outcome, u.code, u.detail, u.signer, u.received_at,
+           string_to_array(u.recipients, ','), u.received_lane, u.document_ref
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[],
+                $7::bigint[], $8::bytea[], $9::text[], $10::text[], $11::smallint[],
+                $12::smallint[], $13::text[], $14::text[], $15::text[], $16::text[],
+                $17::bytea[], $18::timestamptz[], $19::text[], $20::text[], $21::bigint[])
+         AS u(id, submitter, message_id, channel, kind, digest, size_bytes, body, document_id,
+              sender, business_doc_type, priority, status_code, outcome, code, detail, signer,
+              received_at, recipients, received_lane, document_ref)
+), doc AS (
+    INSERT INTO document (id, sender, document_id, package_id, priority, subject)
+    SELECT * FROM unnest($22::bigint[], $23::text[], $24::text[], $25::bigint[],
+                         $26::smallint[], $27::text[])
+), version AS (
     INSERT INTO document_version (document_ref, package_id, relation)
-    SELECT id, package_id, 'original' FROM d
-), r AS (
+    SELECT u.document_ref, u.package_id, 'original'
+    FROM unnest($22::bigint[], $25::bigint[]) AS u(document_ref, package_id)
+), recipient AS (
     INSERT INTO document_recipient (document_ref, recipient, added_by)
-    SELECT DISTINCT d.id, x.recipient, d.package_id
-    FROM d JOIN u ON u.package_id = d.package_id,
-         unnest(string_to_array(u.recipients, ',')) AS x(recipient)
-), p AS (
-    UPDATE package SET document_ref = d.id FROM d WHERE package.id = d.package_id
+    SELECT DISTINCT * FROM unnest($28::bigint[], $29::text[], $30::bigint[])
+), kept AS (
+    INSERT INTO receipt (package_id, xml) SELECT * FROM unnest($31::bigint[], $32::bytea[])
+), planned AS (
+    INSERT INTO delivery (package_id, recipient, kind, message_id, urgent, document_id,
+                          routing_key)
+    SELECT * FROM unnest($33::bigint[], $34::text[], $35::text[], $36::text[], $37::boolean[],
+                         $38::text[], $39::text[])
+    ON CONFLICT (package_id, recipient, kind) DO NOTHING
+    RETURNING id, package_id, recipient, kind
+), linked AS (
+    SELECT append_events($40::text[], $41::text[], $42::text[], $43::text[], $44::text[],
+                         $45::jsonb[], $46::bytea[], $47::bytea, $48::timestamptz) AS links
 )
-SELECT id, package_id FROM d;
+SELECT planned.id, planned.package_id, planned.recipient, planned.kind
+FROM linked LEFT JOIN planned ON true;
 
--- name: receipts_insert
-INSERT INTO receipt (package_id, xml) SELECT * FROM unnest($1::bigint[], $2::bytea[]);
-
--- name: deliveries_insert_many
--- Every delivery of every package in the batch (recipients and receipts).
-INSERT INTO delivery (package_id, recipient, kind, message_id, urgent, document_id, routing_key)
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[],
-                     $7::text[])
-ON CONFLICT (package_id, recipient, kind) DO NOTHING
-RETURNING id, package_id, recipient, kind;
+-- name: deliveries_mark_published_linked
+-- deliveries_mark_published and the 'delivered' links in one statement (the group commit's
+-- marking when no delivery is dead). $3..$11: append_events' arguments.
+WITH marked AS (
+    UPDATE delivery d SET state = 'published', published_at = now(), attempts = attempts + 1,
+        deadline_at = CASE WHEN d.kind = 'edoc'
+                            AND (SELECT p.business_doc_type FROM package p
+                                 WHERE p.id = d.package_id) IN (0, 3)
+                           THEN $2::timestamptz END
+    WHERE d.id = ANY($1::bigint[]) AND d.state = 'pending'
+    RETURNING d.id
+), linked AS (
+    SELECT append_events($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                         $8::jsonb[], $9::bytea[], $10::bytea, $11::timestamptz) AS links
+)
+SELECT (SELECT count(*) FROM marked) AS marked, links FROM linked;
