@@ -171,7 +171,7 @@ def _parser() -> etree.XMLParser:
 def verify(data: bytes, signature: etree._Element, *, consume_tree: bool = False) -> Verified:
     """Verify the package's one signature (found by :func:`hub.signature.locate` in a parse of
     ``data``). With ``consume_tree``, signxml works on that parse instead of parsing ``data``
-    again, and takes the signature out of it: the caller must not read that tree afterwards
+    again, and empties it once digested: the caller must not read that tree afterwards
     (what was verified is :attr:`Verified.signed_root`, a parse of the canonical form)."""
     candidates = signer_certificates(signature)
     signer = candidates[0]

@@ -19,12 +19,14 @@ class InPlaceVerifier(XMLVerifier):
 
     signxml serialises and re-parses the document before applying the enveloped-signature
     transform, so that removing the signature leaves the caller's tree intact. Here the tree is
-    signxml's own parse of the submitted bytes, private to this call, and the package has
-    exactly one reference (checked before, and again by ``expect_references=1``): the transform
-    may work on it in place. That saves a serialisation and a parse of the whole package — for a
-    50 MB package, 100 MB of peak memory. Everything else, including ``signed_xml`` being the
-    parse of the canonical form, is signxml's own code (``_verify_reference`` of signxml 5.x,
-    Apache-2.0; ``tests/test_verification_copy.py`` checks the results agree)."""
+    either signxml's own parse of the submitted bytes or one the caller gives up
+    (``consume_tree``), and the package has exactly one reference (checked before, and again by
+    ``expect_references=1``): the transform may work on the tree in place, and once its
+    canonical form is digested the tree is emptied. That saves a serialisation and a parse of
+    the whole package — for a 50 MB package, 100 MB of peak memory. Everything else, including
+    ``signed_xml`` being the parse of the canonical form, is signxml's own code
+    (``_verify_reference`` of signxml 5.x, Apache-2.0; ``tests/test_verification_copy.py``
+    checks the results agree)."""
 
     def get_root(self, data: bytes | etree._Element) -> etree._Element:
         """Bytes are parsed (by signxml); a document's root element is used as it is — signxml
@@ -60,6 +62,10 @@ class InPlaceVerifier(XMLVerifier):
         self.check_digest_alg_expected(digest_alg)
         if base64.b64decode(digest_value.text) != self._get_digest(payload_c14n, digest_alg):
             raise InvalidDigest(f"Digest mismatch for reference {index} ({reference.get('URI')})")
+        # The tree has served (its canonical form is digested and checked): let its nodes go
+        # before the canonical form is parsed into signed_xml, so a large package is not held
+        # three times over at the peak.
+        root.clear()
         try:
             payload_c14n_xml = self._fromstring(payload_c14n)
         except etree.XMLSyntaxError:
