@@ -186,14 +186,18 @@ async def traffic(
 # --- the hub under test -------------------------------------------------------------------
 
 
-def hub_memory(pid: int) -> tuple[int, int]:
-    """(current RSS, peak RSS) in bytes, summed over the hub process and its children."""
+def _hub_pids(pid: int) -> list[int]:
     pids = [pid]
     children = Path(f"/proc/{pid}/task/{pid}/children")
     if children.exists():
         pids += [int(p) for p in children.read_text().split()]
+    return pids
+
+
+def hub_memory(pid: int) -> tuple[int, int]:
+    """(current RSS, peak RSS) in bytes, summed over the hub process and its children."""
     rss = peak = 0
-    for each in pids:
+    for each in _hub_pids(pid):
         try:
             status = Path(f"/proc/{each}/status").read_text()
         except OSError:
@@ -204,6 +208,18 @@ def hub_memory(pid: int) -> tuple[int, int]:
             elif line.startswith("VmHWM:"):
                 peak += int(line.split()[1]) * 1024
     return rss, peak
+
+
+def reset_peaks(pid: int) -> bool:
+    """Start the hub's processes' peak RSS afresh (``/proc/PID/clear_refs``), so a phase's peak
+    is its own and not an earlier phase's; False where the kernel does not allow it."""
+    done = True
+    for each in _hub_pids(pid):
+        try:
+            Path(f"/proc/{each}/clear_refs").write_text("5")
+        except OSError:
+            done = False
+    return done
 
 
 def start_hub(env: dict[str, str], workers: int, log: Path) -> subprocess.Popen[bytes]:

@@ -19,7 +19,7 @@ from rich.progress import Progress
 from adapters.sdk.endpoint import EndpointConfig
 from hub import home, pki, receipt, registry
 from hub.bench import cpu, stages
-from hub.bench.drive import Party, Run, hub_memory, package, start_hub, traffic
+from hub.bench.drive import Party, Run, hub_memory, package, reset_peaks, start_hub, traffic
 from hub.broker.management import Management
 from hub.config import Settings
 from hub.db.connection import with_database
@@ -251,6 +251,8 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
                 "count": options.large,
                 "package_bytes": statistics.mean(len(b) for _, _, b in large_work),
             }
+            _, peak_so_far = hub_memory(hub.pid)
+            peaks_reset = reset_peaks(hub.pid)
             before, _ = hub_memory(hub.pid)
             huge_work = make(
                 1,
@@ -266,8 +268,12 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
                 "hub_rss_before": before,
                 "hub_peak_after": peak,
                 "growth_over_size": (peak - before) / len(huge_work[0][2]),
+                "peak_of_this_phase": peaks_reset,
             }
-        result["hub_memory"] = {"rss_at_start": base_rss, "peak": hub_memory(hub.pid)[1]}
+        result["hub_memory"] = {
+            "rss_at_start": base_rss,
+            "peak": max(peak_so_far, hub_memory(hub.pid)[1]),
+        }
         identity = home.load_hub_identity(isolated)
         signer = receipt.HubSigner(key=identity.key, cert=identity.cert)
         stage_rates = stages.cpu_stages(small_work[0][2], signer, options.stage_seconds)
