@@ -49,6 +49,10 @@ TRANSIENT_BROKER = (
 )
 
 
+TRIAGE_BUSY = 32
+"""Submissions in triage above which ordinary work waits (at most 0.2 s) for it to catch up."""
+
+
 class BrokerUnavailable(HubError):
     """Publishing failed: the submission must be redelivered, not acknowledged."""
 
@@ -73,19 +77,33 @@ class Pipeline:
     signer: receipt.HubSigner
     publisher: Publisher
     triage_in_flight: int = 0
-    """Submissions triage has taken off ingress and not yet moved to a lane. While many are,
-    ordinary work yields to triage, so an urgent package behind a backlog reaches its lane
-    quickly (urgent work never waits)."""
+    """Submissions triage has taken off ingress and not yet moved to a lane. While more than
+    :data:`TRIAGE_BUSY` are, ordinary work yields to triage, so an urgent package behind a
+    backlog reaches its lane quickly (urgent work never waits)."""
+    triage_quiet: asyncio.Event = field(init=False)
+    """Set while triage holds at most :data:`TRIAGE_BUSY` (what ordinary work waits for)."""
     batch_most: int = 64
     """At most this many submissions (and deliveries marked) per transaction."""
     recorder: GroupCommit[Pending, records.Recorded] = field(init=False)
     marker: GroupCommit[_Marking, None] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.triage_quiet = asyncio.Event()
+        self.triage_quiet.set()
         self.recorder = GroupCommit(
             self._record_batch, key=lambda p: p.key, most=self.batch_most, name="record"
         )
         self.marker = GroupCommit(self._mark_batch, most=self.batch_most, name="mark")
+
+    def triage_started(self) -> None:
+        self.triage_in_flight += 1
+        if self.triage_in_flight > TRIAGE_BUSY:
+            self.triage_quiet.clear()
+
+    def triage_done(self) -> None:
+        self.triage_in_flight -= 1
+        if self.triage_in_flight <= TRIAGE_BUSY:
+            self.triage_quiet.set()
 
     async def run(self) -> None:
         """The group commits' loops (the hub runs this beside its workers)."""

@@ -121,11 +121,11 @@ class Triage:
         await asyncio.Future()
 
     async def _move(self, channel: AbstractChannel, message: AbstractIncomingMessage) -> None:
-        self._pipeline.triage_in_flight += 1
+        self._pipeline.triage_started()
         try:
             await self._move_one(channel, message)
         finally:
-            self._pipeline.triage_in_flight -= 1
+            self._pipeline.triage_done()
 
     async def _move_one(self, channel: AbstractChannel, message: AbstractIncomingMessage) -> None:
         try:
@@ -255,12 +255,11 @@ class Workers:
             except Exception as exc:
                 log.error("worker_error", message_id=message.message_id, error=repr(exc))
 
-    async def _yield_to_triage(self, *, busy: int = 32, longest: float = 0.2) -> None:
+    async def _yield_to_triage(self, *, longest: float = 0.2) -> None:
         """Let triage drain a backlog in ingress first (an urgent package may be in it)."""
-        waited = 0.0
-        while self._pipeline.triage_in_flight > busy and waited < longest:
-            await asyncio.sleep(0.005)
-            waited += 0.005
+        if not self._pipeline.triage_quiet.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._pipeline.triage_quiet.wait(), longest)
 
     async def _handle(
         self, message: AbstractIncomingMessage, submitter: str, kind: str, rank: int
