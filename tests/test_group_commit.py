@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
@@ -32,10 +33,20 @@ async def work() -> Work:
     return Work()
 
 
-async def test_callers_that_queue_up_share_a_transaction(work: Work) -> None:
-    group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s, most=8, parallel=1)
+@contextlib.asynccontextmanager
+async def running(group: GroupCommit[str, str]) -> AsyncIterator[None]:
+    """The group's loop, for the block."""
     runner = asyncio.create_task(group.run())
     try:
+        yield
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+
+
+async def test_callers_that_queue_up_share_a_transaction(work: Work) -> None:
+    group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s, most=8, parallel=1)
+    async with running(group):
         work.gate.clear()
         first = asyncio.create_task(group.submit("a"))
         await asyncio.sleep(0.01)  # "a" is in PostgreSQL; the next ones gather
@@ -44,16 +55,13 @@ async def test_callers_that_queue_up_share_a_transaction(work: Work) -> None:
         work.gate.set()
         assert await first == "A"
         assert await asyncio.gather(*rest) == list("BCDEFGHIJK")
-    finally:
-        runner.cancel()
     assert work.batches == [["a"], list("bcdefghi"), ["j", "k"]]
     assert group.batches == 3 and group.items == 11
 
 
 async def test_the_same_key_never_shares_a_batch_and_urgent_goes_first(work: Work) -> None:
     group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s[0], most=8, parallel=1)
-    runner = asyncio.create_task(group.run())
-    try:
+    async with running(group):
         work.gate.clear()
         blocker = asyncio.create_task(group.submit("z"))
         await asyncio.sleep(0.01)
@@ -62,15 +70,12 @@ async def test_the_same_key_never_shares_a_batch_and_urgent_goes_first(work: Wor
         await asyncio.sleep(0.01)
         work.gate.set()
         await asyncio.gather(blocker, urgent, *ordinary)
-    finally:
-        runner.cancel()
     assert work.batches == [["z"], ["u1", "a1", "b1", "c1"], ["a2"]]
 
 
 async def test_a_key_in_a_batch_under_way_waits_for_it(work: Work) -> None:
     group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s[0], most=8, parallel=2)
-    runner = asyncio.create_task(group.run())
-    try:
+    async with running(group):
         work.gate.clear()
         first = asyncio.create_task(group.submit("a1"))
         await asyncio.sleep(0.01)
@@ -80,15 +85,12 @@ async def test_a_key_in_a_batch_under_way_waits_for_it(work: Work) -> None:
         assert work.batches == [["a1"], ["b1"]]  # a2 waits although a slot is free
         work.gate.set()
         await asyncio.gather(first, second, other)
-    finally:
-        runner.cancel()
     assert work.batches == [["a1"], ["b1"], ["a2"]]
 
 
 async def test_a_failed_batch_fails_every_caller_and_the_next_one_runs(work: Work) -> None:
     group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s, most=8, parallel=1)
-    runner = asyncio.create_task(group.run())
-    try:
+    async with running(group):
         work.gate.clear()
         blocker = asyncio.create_task(group.submit("x"))
         await asyncio.sleep(0.01)
@@ -99,14 +101,11 @@ async def test_a_failed_batch_fails_every_caller_and_the_next_one_runs(work: Wor
         assert all(isinstance(o, RuntimeError) for o in outcomes)
         work.fail = None
         assert await group.submit("a") == "A"
-    finally:
-        runner.cancel()
 
 
 async def test_a_caller_that_gives_up_is_left_out(work: Work) -> None:
     group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s, most=8, parallel=1)
-    runner = asyncio.create_task(group.run())
-    try:
+    async with running(group):
         work.gate.clear()
         blocker = asyncio.create_task(group.submit("x"))
         await asyncio.sleep(0.01)
@@ -117,6 +116,4 @@ async def test_a_caller_that_gives_up_is_left_out(work: Work) -> None:
         work.gate.set()
         assert await kept == "KEPT"
         await blocker
-    finally:
-        runner.cancel()
     assert ["kept"] in work.batches and all("gone" not in b for b in work.batches)
