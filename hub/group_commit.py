@@ -8,7 +8,9 @@ before. Items with the same key (the same submission, the same document) never s
 batch: the later one waits for the next, so each batch can treat its items as independent.
 
 A batch that fails fails for every caller in it, each of which decides, as it would for its
-own transaction, whether to try again (:meth:`hub.pipeline.Pipeline.retrying`).
+own transaction, whether to try again (:meth:`hub.pipeline.Pipeline.retrying`) — unless the
+failure is one ``split_on`` names (not a passing one: a bad item, say), when each item is
+tried alone and only the bad one's caller fails.
 """
 
 from __future__ import annotations
@@ -46,9 +48,11 @@ class GroupCommit(Generic[T, R]):
         key: Callable[[T], Hashable] = id,
         most: int = 64,
         parallel: int = 1,
+        split_on: Callable[[Exception], bool] = lambda _: False,
         name: str = "batch",
     ) -> None:
         self._work = work
+        self._split_on = split_on
         self._key = key
         self._most = most
         self._name = name
@@ -112,12 +116,7 @@ class GroupCommit(Generic[T, R]):
 
     async def _one(self, batch: list[_Waiting[T, R]]) -> None:
         try:
-            results = await self._work([w.item for w in batch])
-        except Exception as exc:
-            for waiting in batch:
-                if not waiting.future.done():
-                    waiting.future.set_exception(exc)
-            return
+            outcomes = await self._outcomes(batch)
         except asyncio.CancelledError:
             for waiting in batch:
                 waiting.future.cancel()
@@ -129,6 +128,27 @@ class GroupCommit(Generic[T, R]):
                 self._ready.set()
         self.batches += 1
         self.items += len(batch)
-        for waiting, result in zip(batch, results, strict=True):
-            if not waiting.future.done():
-                waiting.future.set_result(result)
+        for waiting, outcome in zip(batch, outcomes, strict=True):
+            if waiting.future.done():
+                continue
+            if isinstance(outcome, Exception):
+                waiting.future.set_exception(outcome)
+            else:
+                waiting.future.set_result(outcome)
+
+    async def _outcomes(self, batch: list[_Waiting[T, R]]) -> list[R | Exception]:
+        """The batch's results; when it fails in a way ``split_on`` names, each item alone, so
+        that one bad item fails only its own caller."""
+        try:
+            return list(await self._work([w.item for w in batch]))
+        except Exception as exc:
+            if len(batch) == 1 or not self._split_on(exc):
+                return [exc] * len(batch)
+            log.warning("batch_split", work=self._name, size=len(batch), error=repr(exc))
+        outcomes: list[R | Exception] = []
+        for waiting in batch:
+            try:
+                outcomes.append((await self._work([waiting.item]))[0])
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes

@@ -57,6 +57,12 @@ class BrokerUnavailable(HubError):
     """Publishing failed: the submission must be redelivered, not acknowledged."""
 
 
+def not_transient(exc: Exception) -> bool:
+    """A batch that failed for this reason is tried one item at a time: the fault is likely
+    one item's, and the others must not fail with it."""
+    return not isinstance(exc, TRANSIENT_DB)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class _Marking:
     """One submission's deliveries, confirmed by the broker, to be marked."""
@@ -91,9 +97,15 @@ class Pipeline:
         self.triage_quiet = asyncio.Event()
         self.triage_quiet.set()
         self.recorder = GroupCommit(
-            self._record_batch, key=lambda p: p.key, most=self.batch_most, name="record"
+            self._record_batch,
+            key=lambda p: p.key,
+            most=self.batch_most,
+            split_on=not_transient,
+            name="record",
         )
-        self.marker = GroupCommit(self._mark_batch, most=self.batch_most, name="mark")
+        self.marker = GroupCommit(
+            self._mark_batch, most=self.batch_most, split_on=not_transient, name="mark"
+        )
 
     def triage_started(self) -> None:
         self.triage_in_flight += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
@@ -21,6 +22,7 @@ from adapters.sdk.items import Receipt
 from hub import home, receipt, records, registry_cache
 from hub.batch_records import Pending, batchable, record_many
 from hub.decision import Checked, Rejection, Submission, decide
+from hub.pipeline import not_transient
 from hub.schema import Kind
 from tests.conftest import random_organ_id
 from tests.harness import World, verify_receipt
@@ -248,3 +250,35 @@ async def test_a_batch_writes_what_one_by_one_recording_writes(world: World, set
         verify_receipt(recorded.receipt, identity.cert)
     assert len(single_rows["delivery"]) == 17  # 7 to recipients, 10 receipts (not the replay's)
     assert len(single_rows["package"]) == 10
+
+
+async def test_a_bad_submission_fails_its_batch_with_an_error_that_splits_it(
+    world: World, settings
+) -> None:
+    """A row PostgreSQL refuses (here a signer certificate nobody registered) fails the whole
+    batch with an error the pipeline does not call transient, so its group commit tries each
+    submission alone and only that one's caller fails."""
+    a, b = [await world.agency(random_organ_id()) for _ in range(2)]
+    db = await asyncpg.connect(settings.database_url)
+    identity = home.load_hub_identity(settings)
+    signer = receipt.HubSigner(key=identity.key, cert=identity.cert)
+    try:
+        snapshot = await registry_cache.load(db)
+        pending = []
+        for n in range(2):
+            body = world.document(a, [b])
+            submission = Submission(
+                submitter=a.organ_id, message_id=f"m-{n}", kind=Kind.EDOC, body=body
+            )
+            result = decide(submission, snapshot, now=NOW, max_bytes=1 << 24)
+            assert isinstance(result, Checked)
+            if n == 1:
+                result = replace(result, signer_fingerprint=bytes(32))
+            pending.append(Pending(submission=submission, result=result, now=NOW))
+        with pytest.raises(asyncpg.ForeignKeyViolationError) as caught:
+            await record_many(db, pending, signer=signer)
+        assert not_transient(caught.value)
+        [alone] = await record_many(db, pending[:1], signer=signer)
+        assert alone.code is None and not alone.replay
+    finally:
+        await db.close()

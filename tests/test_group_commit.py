@@ -117,3 +117,31 @@ async def test_a_caller_that_gives_up_is_left_out(work: Work) -> None:
         assert await kept == "KEPT"
         await blocker
     assert ["kept"] in work.batches and all("gone" not in b for b in work.batches)
+
+
+async def test_a_batch_failing_for_one_bad_item_is_split_and_only_that_caller_fails() -> None:
+    attempts: list[list[str]] = []
+
+    async def fussy(batch: Sequence[str]) -> list[str]:
+        attempts.append(list(batch))
+        if "bad" in batch:
+            raise ValueError("bad item")
+        if "flaky" in batch:
+            raise ConnectionError("passing")
+        return [item.upper() for item in batch]
+
+    group: GroupCommit[str, str] = GroupCommit(
+        fussy, key=lambda s: s, most=8, split_on=lambda exc: isinstance(exc, ValueError)
+    )
+    async with running(group):
+        outcomes = await asyncio.gather(
+            *(group.submit(s) for s in ("a", "bad", "c")), return_exceptions=True
+        )
+        assert outcomes[0] == "A" and outcomes[2] == "C"
+        assert isinstance(outcomes[1], ValueError)
+        assert attempts[-3:] == [["a"], ["bad"], ["c"]]  # tried alone after the batch failed
+        passing = await asyncio.gather(
+            *(group.submit(s) for s in ("d", "flaky")), return_exceptions=True
+        )
+    assert all(isinstance(o, ConnectionError) for o in passing)  # not split: both retry
+    assert attempts[-1] == ["d", "flaky"]
