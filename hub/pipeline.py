@@ -207,7 +207,8 @@ class Pipeline:
         recorded_at = time.perf_counter()
         metrics.STAGE_SECONDS.labels("record").observe(recorded_at - checked_at)
         await self.deliver(recorded.outbound, keep_trying=keep_trying)
-        metrics.STAGE_SECONDS.labels("deliver").observe(time.perf_counter() - recorded_at)
+        delivered_at = time.perf_counter()
+        metrics.STAGE_SECONDS.labels("deliver").observe(delivered_at - recorded_at)
         if not recorded.replay:
             code = recorded.code.value if recorded.code else ""
             metrics.PACKAGES.labels(submission.kind.value, recorded.outcome, code).inc()
@@ -222,7 +223,12 @@ class Pipeline:
             code=recorded.code.value if recorded.code else None,
             recipients=[o.recipient for o in recorded.outbound if o.kind != "receipt"],
             replay=recorded.replay,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            duration_ms=round((delivered_at - started) * 1000, 2),
+            stages_ms={
+                "check": round((checked_at - started) * 1000, 2),
+                "record": round((recorded_at - checked_at) * 1000, 2),
+                "deliver": round((delivered_at - recorded_at) * 1000, 2),
+            },
         )
         return recorded
 
