@@ -23,7 +23,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from hub import events, receipt, records
+from hub import events, receipt, records, rules
 from hub.broker import names
 from hub.db import DB, Q
 from hub.decision import Checked, Rejection, Submission
@@ -63,7 +63,7 @@ class _Row:
     values: tuple[object, ...]
     facts: receipt.ReceiptFacts
     receipt_xml: bytes
-    plan: records.Plan
+    plan: rules.Plan
     event: dict[str, object]
     organ_id: str
 
@@ -82,14 +82,14 @@ def _prepare(pending: Pending, signer: receipt.HubSigner) -> _Row:
         values, facts = records.rejection_parts(
             submission, result, now=pending.now, lane=pending.lane
         )
-        plan = records.Plan(
+        plan = rules.Plan(
             deliver_to=(), kind="receipt", urgent=False, document_ref=None, detail=result.detail
         )
         event: dict[str, object] = {"code": result.code.value}
         organ_id = submission.submitter
     else:
         assert result.document is not None
-        plan = records.new_document_plan(result.document, None)
+        plan = rules.new_document_plan(result.document, None)
         values = records.package_values(
             submission,
             code=None,
