@@ -40,11 +40,13 @@ class Pending:
     lane: str = "ordinary"
 
     @property
-    def key(self) -> Hashable:
-        """Two items with the same key are never in one batch."""
+    def keys(self) -> tuple[Hashable, ...]:
+        """Two items with a key in common are never in one batch: one statement cannot insert
+        the same message, or the same sender's DocumentId, twice."""
+        message = ("message", self.submission.submitter, self.submission.message_id)
         if isinstance(self.result, Checked) and self.result.document is not None:
-            return ("document", self.result.sender, self.result.document_id)
-        return ("message", self.submission.submitter, self.submission.message_id)
+            return (message, ("document", self.result.sender, self.result.document_id))
+        return (message,)
 
 
 def batchable(result: Checked | Rejection) -> bool:

@@ -4,7 +4,7 @@ Each caller hands in one item and waits for its own result; a loop takes whateve
 up (urgent items first, at most ``most``) and runs the batch's work once. While a batch is in
 PostgreSQL the next one gathers, so the busier the hub, the larger the batches and the fewer
 round trips and commits per package — and with one caller alone it is a transaction as
-before. Items with the same key (the same submission, the same document) never share a
+before. Items that share a key (the same submission, the same document) never share a
 batch: the later one waits for the next, so each batch can treat its items as independent.
 
 A batch that fails fails for every caller in it, each of which decides, as it would for its
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -32,7 +32,7 @@ R = TypeVar("R")
 @dataclass(eq=False)
 class _Waiting(Generic[T, R]):
     item: T
-    key: Hashable
+    keys: tuple[Hashable, ...]
     future: asyncio.Future[R] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -45,7 +45,7 @@ class GroupCommit(Generic[T, R]):
         self,
         work: Callable[[Sequence[T]], Awaitable[Sequence[R]]],
         *,
-        key: Callable[[T], Hashable] = id,
+        keys: Callable[[T], Iterable[Hashable]] = lambda item: (id(item),),
         most: int = 64,
         parallel: int = 1,
         split_on: Callable[[Exception], bool] = lambda _: False,
@@ -53,7 +53,7 @@ class GroupCommit(Generic[T, R]):
     ) -> None:
         self._work = work
         self._split_on = split_on
-        self._key = key
+        self._keys = keys
         self._most = most
         self._name = name
         self._queues: tuple[collections.deque[_Waiting[T, R]], ...] = (
@@ -72,7 +72,7 @@ class GroupCommit(Generic[T, R]):
         return sum(len(q) for q in self._queues)
 
     async def submit(self, item: T, *, urgent: bool = False) -> R:
-        waiting: _Waiting[T, R] = _Waiting(item=item, key=self._key(item))
+        waiting: _Waiting[T, R] = _Waiting(item=item, keys=tuple(self._keys(item)))
         self._queues[0 if urgent else 1].append(waiting)
         self._ready.set()
         return await waiting.future
@@ -86,10 +86,10 @@ class GroupCommit(Generic[T, R]):
                 waiting = queue.popleft()
                 if waiting.future.done():  # its caller gave up (cancelled)
                     continue
-                if waiting.key in keys or waiting.key in self._busy:
-                    kept.append(waiting)  # the same key waits for a later batch
+                if any(k in keys or k in self._busy for k in waiting.keys):
+                    kept.append(waiting)  # a key in common waits for a later batch
                     continue
-                keys.add(waiting.key)
+                keys.update(waiting.keys)
                 taken.append(waiting)
             queue.extendleft(reversed(kept))
         if not taken or not any(self._queues):
@@ -123,7 +123,7 @@ class GroupCommit(Generic[T, R]):
             raise
         finally:
             self._slots.release()
-            self._busy.difference_update(w.key for w in batch)
+            self._busy.difference_update(k for w in batch for k in w.keys)
             if any(self._queues):
                 self._ready.set()
         self.batches += 1

@@ -98,7 +98,7 @@ class Pipeline:
         self.triage_quiet.set()
         self.recorder = GroupCommit(
             self._record_batch,
-            key=lambda p: p.key,
+            keys=lambda p: p.keys,
             most=self.batch_most,
             split_on=not_transient,
             name="record",

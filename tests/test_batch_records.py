@@ -9,6 +9,7 @@ by the (submitter, message_id) they stand for.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
@@ -21,7 +22,9 @@ import pytest
 from adapters.sdk.items import Receipt
 from hub import home, receipt, records, registry_cache
 from hub.batch_records import Pending, batchable, record_many
+from hub.db import create_pool
 from hub.decision import Checked, Rejection, Submission, decide
+from hub.group_commit import GroupCommit
 from hub.pipeline import not_transient
 from hub.schema import Kind
 from tests.conftest import random_organ_id
@@ -282,3 +285,51 @@ async def test_a_bad_submission_fails_its_batch_with_an_error_that_splits_it(
         assert alone.code is None and not alone.replay
     finally:
         await db.close()
+
+
+async def test_submissions_sharing_a_message_or_a_document_id_queue_in_separate_batches(
+    world: World, settings
+) -> None:
+    """Queued up together — a document; the same document under another message_id; another
+    document under the first message_id — they go through the pipeline's group commit in
+    separate batches (one statement cannot insert the same message or DocumentId twice): no
+    error, each its outcome."""
+    a, b = [await world.agency(random_organ_id()) for _ in range(2)]
+    pool = await create_pool(settings.database_url)
+    identity = home.load_hub_identity(settings)
+    signer = receipt.HubSigner(key=identity.key, cert=identity.cert)
+    try:
+        snapshot = await registry_cache.load(pool)
+        body, other_body = world.document(a, [b]), world.document(a, [b])
+
+        def pending(message_id: str, body: bytes) -> Pending:
+            submission = Submission(
+                submitter=a.organ_id, message_id=message_id, kind=Kind.EDOC, body=body
+            )
+            return Pending(
+                submission=submission,
+                result=decide(submission, snapshot, now=NOW, max_bytes=1 << 24),
+                now=NOW,
+            )
+
+        async def work(batch):
+            async with pool.acquire() as conn:
+                return await record_many(conn, batch, signer=signer)
+
+        group = GroupCommit(work, keys=lambda p: p.keys, most=8)
+        queued = [
+            asyncio.create_task(group.submit(pending(m, data)))
+            for m, data in (("m-1", body), ("m-2", body), ("m-1", other_body))
+        ]
+        await asyncio.sleep(0)  # all three queued before the loop takes its first batch
+        runner = asyncio.create_task(group.run())
+        try:
+            first, other, again = await asyncio.wait_for(asyncio.gather(*queued), 30)
+        finally:
+            runner.cancel()
+        assert group.batches == 2  # m-1 alone first; then m-2 and the other m-1 (no key shared)
+    finally:
+        await pool.close()
+    assert first.code is None and not first.replay and len(first.outbound) == 2
+    assert other.code is None and "already accepted" in other.detail
+    assert again.replay and again.package_id == first.package_id

@@ -45,7 +45,7 @@ async def running(group: GroupCommit[str, str]) -> AsyncIterator[None]:
 
 
 async def test_callers_that_queue_up_share_a_transaction(work: Work) -> None:
-    group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s, most=8, parallel=1)
+    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s,), most=8, parallel=1)
     async with running(group):
         work.gate.clear()
         first = asyncio.create_task(group.submit("a"))
@@ -60,7 +60,7 @@ async def test_callers_that_queue_up_share_a_transaction(work: Work) -> None:
 
 
 async def test_the_same_key_never_shares_a_batch_and_urgent_goes_first(work: Work) -> None:
-    group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s[0], most=8, parallel=1)
+    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s[0],), most=8, parallel=1)
     async with running(group):
         work.gate.clear()
         blocker = asyncio.create_task(group.submit("z"))
@@ -74,7 +74,7 @@ async def test_the_same_key_never_shares_a_batch_and_urgent_goes_first(work: Wor
 
 
 async def test_a_key_in_a_batch_under_way_waits_for_it(work: Work) -> None:
-    group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s[0], most=8, parallel=2)
+    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s[0],), most=8, parallel=2)
     async with running(group):
         work.gate.clear()
         first = asyncio.create_task(group.submit("a1"))
@@ -89,7 +89,7 @@ async def test_a_key_in_a_batch_under_way_waits_for_it(work: Work) -> None:
 
 
 async def test_a_failed_batch_fails_every_caller_and_the_next_one_runs(work: Work) -> None:
-    group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s, most=8, parallel=1)
+    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s,), most=8, parallel=1)
     async with running(group):
         work.gate.clear()
         blocker = asyncio.create_task(group.submit("x"))
@@ -104,7 +104,7 @@ async def test_a_failed_batch_fails_every_caller_and_the_next_one_runs(work: Wor
 
 
 async def test_a_caller_that_gives_up_is_left_out(work: Work) -> None:
-    group: GroupCommit[str, str] = GroupCommit(work, key=lambda s: s, most=8, parallel=1)
+    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s,), most=8, parallel=1)
     async with running(group):
         work.gate.clear()
         blocker = asyncio.create_task(group.submit("x"))
@@ -131,7 +131,7 @@ async def test_a_batch_failing_for_one_bad_item_is_split_and_only_that_caller_fa
         return [item.upper() for item in batch]
 
     group: GroupCommit[str, str] = GroupCommit(
-        fussy, key=lambda s: s, most=8, split_on=lambda exc: isinstance(exc, ValueError)
+        fussy, keys=lambda s: (s,), most=8, split_on=lambda exc: isinstance(exc, ValueError)
     )
     async with running(group):
         outcomes = await asyncio.gather(
@@ -145,3 +145,17 @@ async def test_a_batch_failing_for_one_bad_item_is_split_and_only_that_caller_fa
         )
     assert all(isinstance(o, ConnectionError) for o in passing)  # not split: both retry
     assert attempts[-1] == ["d", "flaky"]
+
+
+async def test_items_with_any_key_in_common_never_share_a_batch(work: Work) -> None:
+    """A submission has two keys (its message, its DocumentId): either in common keeps apart."""
+    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s[0], s[1]), most=8)
+    async with running(group):
+        work.gate.clear()
+        blocker = asyncio.create_task(group.submit("zz"))
+        await asyncio.sleep(0.01)
+        callers = [asyncio.create_task(group.submit(s)) for s in ("a1", "b1", "c2", "a3")]
+        await asyncio.sleep(0.01)
+        work.gate.set()
+        await asyncio.gather(blocker, *callers)
+    assert work.batches == [["zz"], ["a1", "c2"], ["b1", "a3"]]
