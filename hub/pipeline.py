@@ -59,8 +59,11 @@ class BrokerUnavailable(HubError):
 
 def not_transient(exc: Exception) -> bool:
     """A batch that failed for this reason is tried one item at a time: the fault is likely
-    one item's, and the others must not fail with it."""
-    return not isinstance(exc, TRANSIENT_DB)
+    one item's (a row PostgreSQL refuses), and the others must not fail with it. A unique
+    violation counts too: between two items of one batch it would recur with every retry of
+    the same batch (the group commit's keys are meant to rule that out), while alone each item
+    either goes through or meets another hub's row and is replayed on its own retry."""
+    return not isinstance(exc, TRANSIENT_DB) or isinstance(exc, asyncpg.UniqueViolationError)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 
+import asyncpg
 import pytest
 
 from hub.group_commit import GroupCommit
+from hub.pipeline import not_transient
 
 
 class Work:
@@ -159,3 +161,10 @@ async def test_items_with_any_key_in_common_never_share_a_batch(work: Work) -> N
         work.gate.set()
         await asyncio.gather(blocker, *callers)
     assert work.batches == [["zz"], ["a1", "c2"], ["b1", "a3"]]
+
+
+def test_the_pipeline_splits_batches_on_bad_rows_and_on_unique_violations() -> None:
+    assert not_transient(asyncpg.ForeignKeyViolationError("no such certificate"))
+    assert not_transient(asyncpg.UniqueViolationError("the same message twice"))
+    assert not not_transient(asyncpg.CannotConnectNowError("restarting"))
+    assert not not_transient(OSError("connection reset"))
