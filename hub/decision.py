@@ -83,7 +83,7 @@ def check(
 ) -> Checked:
     """Raise :class:`PackageRejected` at the first failing check, else return what passed."""
     inspected = inspect(submission.body, submission.kind, max_bytes=max_bytes)
-    # signxml verifies the tree inspection parsed (no second parse) and takes the signature out
+    # signxml verifies the tree inspection parsed (no second parse) and empties it afterwards
     verified = verification.verify(submission.body, inspected.signature, consume_tree=True)
     del inspected
     # From here on only the signed content is read.
