@@ -164,8 +164,8 @@ async def _lookup(db: DB, rows: Sequence[_Row]) -> _Lookup:
 async def record_many(
     db: DB, batch: Sequence[Pending], *, signer: receipt.HubSigner
 ) -> list[records.Recorded]:
-    """Record every submission of ``batch`` (at most one per :attr:`Pending.key`); the results
-    are in the batch's order.
+    """Record every submission of ``batch`` (no two sharing one of :attr:`Pending.keys`); the
+    results are in the batch's order.
 
     Two round trips when every submission is fresh (the lookup, then one statement that is its
     own transaction); otherwise one transaction in which what is not fresh goes through

@@ -1,5 +1,5 @@
--- Recording many submissions in one transaction (hub/batch_records.py): one statement per
--- table for the whole batch, each row set passed as arrays and opened with unnest.
+-- Recording many submissions at once (hub/batch_records.py): a lookup, then one statement
+-- that writes every row of the batch, each row set passed as arrays and opened with unnest.
 
 -- name: events_append_all
 -- A batch of links in one statement (hub/events.py builds the arrays, sorted by chain).
