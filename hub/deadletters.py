@@ -18,7 +18,9 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from hub.broker import names
-from hub.worker import forward, lane_of
+from hub.broker.stamp import Stamper
+from hub.urgency import UrgentDocuments
+from hub.worker import admit
 
 MAX_SCAN = 10_000
 _lock = asyncio.Lock()
@@ -54,14 +56,21 @@ def _x_death(headers: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def describe(message: AbstractIncomingMessage) -> DeadLetter:
+def describe(message: AbstractIncomingMessage, stamper: Stamper) -> DeadLetter:
+    """What a dead letter is. Its submitter is one the hub established — stamped by the hub,
+    or the broker-checked ``user_id`` of a submission RabbitMQ dead-lettered from ingress —
+    never a header the publisher wrote."""
     headers = dict(message.headers or {})
     death = _x_death(headers)
-    submitter = headers.get(names.SUBMITTER_HEADER) or message.user_id
-    kind = headers.get(names.KIND_HEADER)
-    if kind is None:
+    vouched = stamper.vouched(headers, message_id=message.message_id or "", size=len(message.body))
+    submitter: str | None
+    kind: str | None
+    if vouched is not None:
+        submitter, kind = vouched.submitter, vouched.kind
+    else:
+        submitter = message.user_id or None
         keys = death.get("routing-keys")
-        kind = str(keys[0]) if isinstance(keys, list) and keys else None
+        kind = str(keys[0]) if submitter and isinstance(keys, list) and keys else None
     reason = headers.get(names.REASON_HEADER)
     if reason is None and death:
         reason = f"{death.get('reason', 'dead-lettered')} by RabbitMQ from {death.get('queue')}"
@@ -70,8 +79,8 @@ def describe(message: AbstractIncomingMessage) -> DeadLetter:
     return DeadLetter(
         id=message.message_id or f"sha256-{digest}",
         message_id=message.message_id,
-        submitter=str(submitter) if submitter else None,
-        kind=str(kind) if kind else None,
+        submitter=submitter,
+        kind=kind,
         reason=str(reason or "unknown"),
         size=len(message.body),
         dead_at=at.isoformat() if isinstance(at, dt.datetime) else None,
@@ -80,7 +89,11 @@ def describe(message: AbstractIncomingMessage) -> DeadLetter:
 
 
 async def _scan(
-    connection: AbstractRobustConnection, *, limit: int, wanted: str | None = None
+    connection: AbstractRobustConnection,
+    stamper: Stamper,
+    *,
+    limit: int,
+    wanted: str | None = None,
 ) -> tuple[aio_pika.abc.AbstractChannel, list[tuple[AbstractIncomingMessage, DeadLetter]]]:
     channel = await connection.channel(publisher_confirms=True)
     queue = await channel.get_queue(names.DEAD_QUEUE, ensure=False)
@@ -89,27 +102,36 @@ async def _scan(
         message = await queue.get(no_ack=False, fail=False)
         if message is None:
             break
-        letter = describe(message)
+        letter = describe(message, stamper)
         found.append((message, letter))
         if wanted is not None and letter.id == wanted:
             break
     return channel, found
 
 
-async def peek(connection: AbstractRobustConnection, *, limit: int = 200) -> list[DeadLetter]:
+async def peek(
+    connection: AbstractRobustConnection, stamper: Stamper, *, limit: int = 200
+) -> list[DeadLetter]:
     """The dead letters, oldest first, left where they are."""
     async with _lock:
-        channel, found = await _scan(connection, limit=limit)
+        channel, found = await _scan(connection, stamper, limit=limit)
         await channel.close()  # unacknowledged: every one goes back
     return [letter for _, letter in found]
 
 
 async def take(
-    connection: AbstractRobustConnection, letter_id: str, *, requeue: bool
+    connection: AbstractRobustConnection,
+    stamper: Stamper,
+    letter_id: str,
+    *,
+    requeue: bool,
+    urgent_documents: UrgentDocuments | None = None,
 ) -> DeadLetter | None:
-    """Requeue (into the hub's work lane) or discard one dead letter; None if not there."""
+    """Requeue or discard one dead letter; None if not there. A requeue goes where triage
+    puts a fresh submission (its lane, with only the hub's stamped headers), so the workers
+    check it as they check any other."""
     async with _lock:
-        channel, found = await _scan(connection, limit=MAX_SCAN, wanted=letter_id)
+        channel, found = await _scan(connection, stamper, limit=MAX_SCAN, wanted=letter_id)
         try:
             match = next(((m, d) for m, d in found if d.id == letter_id), None)
             if match is None:
@@ -118,19 +140,18 @@ async def take(
             if requeue:
                 if not letter.submitter or letter.kind not in ("edoc", "status"):
                     raise ValueError(
-                        "this dead letter names no submitter or kind, so the hub cannot process "
-                        "it again; discard it and ask the agency to resubmit"
+                        "the hub cannot tell who submitted this dead letter (no user_id, and no "
+                        "submitter the hub itself stamped), so it cannot process it again; "
+                        "discard it and ask the agency to resubmit"
                     )
-                headers = {
-                    k: v
-                    for k, v in (message.headers or {}).items()
-                    if k not in (names.REASON_HEADER, "x-death")
-                }
-                headers[names.SUBMITTER_HEADER] = letter.submitter
-                headers[names.KIND_HEADER] = letter.kind
-                lane = lane_of(message.body, letter.kind, set())
-                queue = names.URGENT_WORK_QUEUE if lane == "urgent" else names.WORK_QUEUE
-                await forward(channel, message, queue, headers, timestamp=message.timestamp)
+                await admit(
+                    channel,
+                    message,
+                    stamper,
+                    submitter=letter.submitter,
+                    kind=letter.kind,
+                    urgent_documents=urgent_documents or UrgentDocuments(),
+                )
             await message.ack()
             return letter
         finally:

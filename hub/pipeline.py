@@ -19,6 +19,7 @@ import structlog
 from hub import batch_records, decision, metrics, overdue, receipt, records
 from hub.batch_records import Pending
 from hub.broker.publisher import Publisher, Unroutable
+from hub.broker.stamp import Stamper
 from hub.config import Settings
 from hub.db import DB
 from hub.decision import Rejection, Submission
@@ -93,10 +94,13 @@ class Pipeline:
     """Set while triage holds at most :data:`TRIAGE_BUSY` (what ordinary work waits for)."""
     batch_most: int = 64
     """At most this many submissions (and deliveries marked) per transaction."""
+    stamper: Stamper = field(init=False)
+    """Stamps the headers the hub sets on submissions inside it (:mod:`hub.broker.stamp`)."""
     recorder: GroupCommit[Pending, records.Recorded] = field(init=False)
     marker: GroupCommit[_Marking, None] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.stamper = Stamper.for_hub(self.signer.key)
         self.triage_quiet = asyncio.Event()
         self.triage_quiet.set()
         self.recorder = GroupCommit(
@@ -193,7 +197,7 @@ class Pipeline:
         checked_at = time.perf_counter()
         metrics.STAGE_SECONDS.labels("check").observe(checked_at - started)
         if isinstance(result, decision.Checked) and result.urgent and result.document is not None:
-            self.registry.urgent_documents.add(result.document.document_id)
+            self.registry.urgent_documents.add(result.document.sender, result.document.document_id)
         if batch_records.batchable(result):
             pending = Pending(submission=submission, result=result, now=now, lane=lane)
             urgent = lane == "urgent"

@@ -16,6 +16,7 @@ from cryptography import x509
 
 from hub.db import Q
 from hub.trust import RegisteredCert, Snapshot
+from hub.urgency import UrgentDocuments
 
 log = structlog.get_logger(__name__)
 
@@ -63,7 +64,7 @@ class RegistryCache:
         self._url = database_url
         self._changed = asyncio.Event()
         self.snapshot = Snapshot()
-        self.urgent_documents: set[str] = set()
+        self.urgent_documents = UrgentDocuments()
 
     async def start(self) -> None:
         self.snapshot = await load(self._pool, stale_crl=self._stale_crl)
@@ -71,7 +72,8 @@ class RegistryCache:
 
     async def _load_urgent(self) -> None:
         rows = await self._pool.fetch(Q.urgent_documents_recent)
-        self.urgent_documents |= {r["document_id"] for r in rows}
+        for row in rows:
+            self.urgent_documents.add(row["sender"], row["document_id"])
 
     def _notified(self, *_: object) -> None:
         self._changed.set()

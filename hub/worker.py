@@ -7,12 +7,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
-import html
 import itertools
-import re
 import time
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aio_pika
@@ -21,33 +19,14 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobus
 
 from hub import events, metrics, overdue, records
 from hub.broker import names
+from hub.broker.stamp import STAMP_HEADER, Stamper, without_ours
 from hub.db import Q
 from hub.decision import Submission
 from hub.pipeline import TRANSIENT_BROKER, BrokerUnavailable, Pipeline
 from hub.schema import Kind
+from hub.urgency import UrgentDocuments, lane_of
 
 log = structlog.get_logger(__name__)
-
-_PRIORITY = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Priority>\s*([0-9])\s*</")
-_RESPONSE_FOR = re.compile(
-    rb"<(?:[\w.-]+:)?ResponseFor>.*?<(?:[\w.-]+:)?DocumentId>([^<]*)</", re.DOTALL
-)
-SNIFF_BYTES = 65536
-
-
-def lane_of(body: bytes, kind: str, urgent_documents: set[str]) -> str:
-    """Urgent or ordinary, from a cheap look at the first bytes. Only scheduling depends on it:
-    the package is parsed properly later, and its inbox lane comes from that parse."""
-    head = body[:SNIFF_BYTES]
-    if kind == Kind.EDOC.value:
-        match = _PRIORITY.search(head)
-        return "urgent" if match and match.group(1) in (b"3", b"4") else "ordinary"
-    match = _RESPONSE_FOR.search(head)
-    if match:
-        document_id = html.unescape(match.group(1).decode("utf-8", errors="replace")).strip()
-        if document_id in urgent_documents:
-            return "urgent"
-    return "ordinary"
 
 
 async def forward(
@@ -73,15 +52,19 @@ async def forward(
 
 
 async def dead_letter(
-    channel: AbstractChannel, message: AbstractIncomingMessage, reason: str
+    channel: AbstractChannel,
+    message: AbstractIncomingMessage,
+    reason: str,
+    ours: Mapping[str, Any],
 ) -> None:
-    """Copy the message to lienthong.dead with the reason in a header (publisher confirm)."""
-    headers = dict(message.headers or {})
+    """Copy the message to lienthong.dead with the reason in a header (publisher confirm).
+
+    ``ours`` are the hub's own stamped headers for it (empty when the hub cannot say who
+    submitted it); whatever ``x-lienthong-*`` header the publisher sent is dropped, so a dead
+    letter never shows, nor can be requeued under, a submitter the hub did not establish."""
+    headers = without_ours(message.headers)
+    headers.update(ours)
     headers[names.REASON_HEADER] = reason[:1000]
-    if message.user_id:
-        headers.setdefault(names.SUBMITTER_HEADER, message.user_id)
-    if message.routing_key:
-        headers.setdefault(names.KIND_HEADER, message.routing_key)
     await forward(channel, message, names.DEAD_QUEUE, headers, timestamp=dt.datetime.now(dt.UTC))
     metrics.DEAD_LETTERS.labels(reason.split(":", 1)[0][:40]).inc()
 
@@ -141,27 +124,29 @@ class Triage:
                     message,
                     "no user_id: the submission does not say which agency published it, so no "
                     "receipt can be sent; publish with user_id set to your RabbitMQ user",
+                    {},
                 )
                 await message.ack()
                 return
             kind = message.routing_key or ""
             if kind not in (Kind.EDOC.value, Kind.STATUS.value):
                 await dead_letter(
-                    channel, message, f"unknown routing key {kind!r}: use edoc or status"
+                    channel,
+                    message,
+                    f"unknown routing key {kind[:64]!r}: use edoc or status",
+                    {},
                 )
                 await message.ack()
                 return
-            lane = lane_of(message.body, kind, self._pipeline.registry.urgent_documents)
-            headers = dict(message.headers or {})
-            headers[names.SUBMITTER_HEADER] = message.user_id
-            headers[names.KIND_HEADER] = kind
-            headers[names.RECEIVED_HEADER] = dt.datetime.now(dt.UTC).isoformat()
-            await forward(
+            # Only what the broker checked (user_id, routing key) names the submitter and kind;
+            # the publisher's own headers are not carried into the hub.
+            await admit(
                 channel,
                 message,
-                names.URGENT_WORK_QUEUE if lane == "urgent" else names.WORK_QUEUE,
-                headers,
-                timestamp=message.timestamp,
+                self._pipeline.stamper,
+                submitter=message.user_id,
+                kind=kind,
+                urgent_documents=self._pipeline.registry.urgent_documents,
             )
             await message.ack()
         except TRANSIENT_BROKER as exc:
@@ -171,6 +156,44 @@ class Triage:
                 with contextlib.suppress(*TRANSIENT_BROKER):
                     await asyncio.sleep(0.5)
                     await message.nack(requeue=True)
+
+
+async def admit(
+    channel: AbstractChannel,
+    message: AbstractIncomingMessage,
+    stamper: Stamper,
+    *,
+    submitter: str,
+    kind: str,
+    urgent_documents: UrgentDocuments,
+) -> None:
+    """Put a submission into its lane with the hub's stamped headers only (triage, and an
+    operator's requeue of a dead letter, which thus meets the same checks as a fresh one)."""
+    lane = lane_of(message.body, kind, urgent_documents)
+    headers = stamper.stamp(
+        message_id=message.message_id or "",
+        submitter=submitter,
+        kind=kind,
+        size=len(message.body),
+    )
+    headers[names.RECEIVED_HEADER] = dt.datetime.now(dt.UTC).isoformat()
+    await forward(
+        channel,
+        message,
+        names.URGENT_WORK_QUEUE if lane == "urgent" else names.WORK_QUEUE,
+        headers,
+        timestamp=message.timestamp,
+    )
+
+
+def _hub_headers(message: AbstractIncomingMessage) -> dict[str, Any]:
+    """The headers the hub set on a message of its work lanes (only its user writes there)."""
+    headers = message.headers or {}
+    return {
+        k: headers[k]
+        for k in (names.SUBMITTER_HEADER, names.KIND_HEADER, STAMP_HEADER, names.RECEIVED_HEADER)
+        if k in headers
+    }
 
 
 class KeyedLocks:
@@ -309,7 +332,12 @@ class Workers:
             try:
                 channel = await self._connection.channel(publisher_confirms=True)
                 try:
-                    await dead_letter(channel, message, f"hub error: {type(exc).__name__}: {exc}")
+                    await dead_letter(
+                        channel,
+                        message,
+                        f"hub error: {type(exc).__name__}: {exc}",
+                        _hub_headers(message),
+                    )
                     await message.ack()
                 finally:
                     await channel.close()

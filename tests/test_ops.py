@@ -11,8 +11,9 @@ import uuid
 import aio_pika
 import httpx
 
-from hub import operators
+from hub import home, operators
 from hub.broker import names
+from hub.broker.stamp import Stamper
 from tests.conftest import random_organ_id
 from tests.harness import World, running_hub
 
@@ -20,6 +21,7 @@ from tests.harness import World, running_hub
 async def dead_letter(world: World, body: bytes, submitter: str, reason: str) -> str:
     """Put a message into lienthong.dead as the hub does when processing fails."""
     message_id = f"dead-{uuid.uuid4().hex}"
+    stamper = Stamper.for_hub(home.load_hub_identity(world.settings).key)
     connection = await aio_pika.connect(world.settings.amqp.url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
@@ -28,8 +30,9 @@ async def dead_letter(world: World, body: bytes, submitter: str, reason: str) ->
                 body,
                 message_id=message_id,
                 headers={
-                    names.SUBMITTER_HEADER: submitter,
-                    names.KIND_HEADER: "edoc",
+                    **stamper.stamp(
+                        message_id=message_id, submitter=submitter, kind="edoc", size=len(body)
+                    ),
                     names.REASON_HEADER: reason,
                 },
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,

@@ -114,13 +114,16 @@ async def rejections(
 async def dead_letters(
     request: Request, who: Operator, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> dict[str, Any]:
-    letters = await deadletters.peek(_hub(request).connection, limit=limit)
+    hub = _hub(request)
+    letters = await deadletters.peek(hub.connection, hub.pipeline.stamper, limit=limit)
     return {"dead_letters": [d.summary() for d in letters]}
 
 
 @router.get("/dead-letters/{letter_id}", summary="One dead letter, with its body")
 async def dead_letter(letter_id: str, request: Request, who: Operator) -> dict[str, Any]:
-    for letter in await deadletters.peek(_hub(request).connection, limit=deadletters.MAX_SCAN):
+    hub = _hub(request)
+    found = await deadletters.peek(hub.connection, hub.pipeline.stamper, limit=deadletters.MAX_SCAN)
+    for letter in found:
         if letter.id == letter_id:
             return {**letter.summary(), "body": letter.body.decode("utf-8", errors="replace")}
     raise Problem(404, "Not found", f"no dead letter {letter_id}")
@@ -129,7 +132,13 @@ async def dead_letter(letter_id: str, request: Request, who: Operator) -> dict[s
 async def _take(request: Request, who: Caller, letter_id: str, *, requeue: bool) -> dict[str, Any]:
     hub = _hub(request)
     try:
-        letter = await deadletters.take(hub.connection, letter_id, requeue=requeue)
+        letter = await deadletters.take(
+            hub.connection,
+            hub.pipeline.stamper,
+            letter_id,
+            requeue=requeue,
+            urgent_documents=hub.pipeline.registry.urgent_documents,
+        )
     except ValueError as exc:
         raise Problem(409, "Conflict", str(exc)) from exc
     if letter is None:

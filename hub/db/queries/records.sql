@@ -139,7 +139,9 @@ ORDER BY answered_at DESC LIMIT 1;
 UPDATE change_request SET answer = $2, answered_by = $3, answered_at = now() WHERE id = $1;
 
 -- name: urgent_documents_recent
-SELECT document_id FROM document WHERE priority >= 3 AND created_at > now() - interval '30 days';
+SELECT sender, document_id FROM document
+WHERE priority >= 3 AND created_at > now() - interval '30 days'
+ORDER BY created_at DESC LIMIT 100000;
 
 -- name: registry_agencies
 SELECT organ_id, state FROM agency;
