@@ -25,6 +25,7 @@ DEFAULTS: Mapping[str, str] = {
     "LIENTHONG_CRL_STALE": "refuse",
     "LIENTHONG_CRL_REFRESH_SECONDS": "3600",
     "LIENTHONG_SEAL_SECONDS": "60",
+    "LIENTHONG_CHECK_SECONDS": "30",
 }
 
 
@@ -55,6 +56,8 @@ class Settings:
     """How often CRLs are fetched again from the distribution points configured."""
     seal_seconds: float = 60.0
     """How often the chain heads are sealed (the window a deleted tail could go unseen)."""
+    check_seconds: float = 30.0
+    """The time budget of one package's checks (a backstop: the parser's caps bound them)."""
 
     @property
     def database_name(self) -> str:
@@ -178,6 +181,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             "LIENTHONG_CRL_REFRESH_SECONDS", get("LIENTHONG_CRL_REFRESH_SECONDS")
         ),
         seal_seconds=_seconds("LIENTHONG_SEAL_SECONDS", get("LIENTHONG_SEAL_SECONDS")),
+        check_seconds=_seconds("LIENTHONG_CHECK_SECONDS", get("LIENTHONG_CHECK_SECONDS")),
     )
 
 

@@ -15,6 +15,10 @@ DELIVERIES = Counter(
 DEAD_LETTERS = Counter(
     "lienthong_dead_letters_total", "Messages sent to lienthong.dead, by reason", ["reason"]
 )
+CHECKS_OVER_BUDGET = Counter(
+    "lienthong_checks_over_budget_total",
+    "Submissions refused because their checks outlasted LIENTHONG_CHECK_SECONDS",
+)
 STAGE_SECONDS = Histogram(
     "lienthong_stage_seconds",
     "Time spent per pipeline stage",

@@ -20,6 +20,7 @@ from hub import batch_records, decision, metrics, overdue, receipt, records
 from hub.batch_records import Pending
 from hub.broker.publisher import Publisher, Unroutable
 from hub.broker.stamp import Stamper
+from hub.checker import Checker
 from hub.config import Settings
 from hub.db import DB
 from hub.decision import Rejection, Submission
@@ -94,12 +95,15 @@ class Pipeline:
     """Set while triage holds at most :data:`TRIAGE_BUSY` (what ordinary work waits for)."""
     batch_most: int = 64
     """At most this many submissions (and deliveries marked) per transaction."""
+    checker: Checker = field(init=False)
+    """Where the CPU-bound checks run: threads, within LIENTHONG_CHECK_SECONDS."""
     stamper: Stamper = field(init=False)
     """Stamps the headers the hub sets on submissions inside it (:mod:`hub.broker.stamp`)."""
     recorder: GroupCommit[Pending, records.Recorded] = field(init=False)
     marker: GroupCommit[_Marking, None] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.checker = Checker(budget=self.settings.check_seconds)
         self.stamper = Stamper.for_hub(self.signer.key)
         self.triage_quiet = asyncio.Event()
         self.triage_quiet.set()
@@ -176,8 +180,11 @@ class Pipeline:
 
         return await self.retrying(once, keep_trying=keep_trying)
 
-    def decide(self, submission: Submission, now: dt.datetime) -> decision.Checked | Rejection:
-        return decision.decide(
+    async def decide(
+        self, submission: Submission, now: dt.datetime
+    ) -> decision.Checked | Rejection:
+        """The checks that need no database, in a thread of :attr:`checker`."""
+        return await self.checker.decide(
             submission,
             self.registry.snapshot,
             now=now,
@@ -193,7 +200,7 @@ class Pipeline:
     ) -> records.Recorded:
         started = time.perf_counter()
         now = utcnow()
-        result = self.decide(submission, now)
+        result = await self.decide(submission, now)
         checked_at = time.perf_counter()
         metrics.STAGE_SECONDS.labels("check").observe(checked_at - started)
         if isinstance(result, decision.Checked) and result.urgent and result.document is not None:

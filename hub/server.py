@@ -160,6 +160,7 @@ async def run_hub(
             if task.get_name() != "http":
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        pipeline.checker.close()
         stopper.cancel()
         if lost.is_set() and not stop.is_set():
             raise BrokerLost("the connection to RabbitMQ was lost")
