@@ -9,6 +9,7 @@ the edge that calls the driver, keeping ``from exc``.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -50,10 +51,24 @@ class RegistryError(HubError):
     """An operator's registry command cannot be carried out (unknown agency, bad id …)."""
 
 
+DETAIL_LIMIT = 1000
+"""A receipt's Detail is at most this many characters (it may quote what a package holds)."""
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def readable(text: str, limit: int = DETAIL_LIMIT) -> str:
+    """``text`` as it may go into a receipt or a log: characters XML cannot hold replaced
+    (a control character in a certificate's name, say), at most ``limit`` characters."""
+    text = _NOT_XML.sub("\ufffd", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class PackageRejected(HubError):
-    """A submission is refused with a contract code; the message goes into the receipt."""
+    """A submission is refused with a contract code; the message goes into the receipt
+    (bounded and made XML-safe by :func:`readable`)."""
 
     def __init__(self, code: Code, detail: str) -> None:
+        detail = readable(detail)
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail

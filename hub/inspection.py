@@ -7,11 +7,13 @@ registry and records are decided by the pipeline with what this returns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
 
 from hub import package, schema, signature, xmlsafe
+from hub.errors import Code
 from hub.schema import Kind
 
 
@@ -32,11 +34,18 @@ class Inspected:
         return package.about(self.document, self.status).sender
 
 
-def inspect(data: bytes, kind: Kind, *, max_bytes: int) -> Inspected:
+def inspect(
+    data: bytes, kind: Kind, *, max_bytes: int, stage: Callable[[Code], None] = lambda _: None
+) -> Inspected:
+    """``stage`` is told which check runs next (:func:`hub.decision.check` names a failure
+    nobody foresaw after it)."""
     tree = xmlsafe.parse(data, max_bytes=max_bytes)
+    stage(Code.SCHEMA_INVALID)
     schema.validate(tree, kind)
     root = tree.getroot()
+    stage(Code.SIGNATURE_INVALID)
     located = signature.locate(root)
+    stage(Code.SCHEMA_INVALID)
     if kind is Kind.EDOC:
         return Inspected(
             kind=kind,

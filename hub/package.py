@@ -83,8 +83,12 @@ def about(
 
 
 def _text(element: etree._Element, path: str) -> str | None:
-    value = element.findtext(path)
-    return value.strip() if value is not None else None
+    """The text of the element at ``path``, whole: all of it, around any comment or child
+    (``findtext`` would stop at the first comment)."""
+    found = element.find(path)
+    if found is None:
+        return None
+    return "".join(str(t) for t in found.itertext()).strip()
 
 
 def _required(element: etree._Element, path: str) -> str:
@@ -103,7 +107,7 @@ def read_document(root: etree._Element) -> DocumentPackage:
     assert business is not None
     recipients: list[str] = []
     for value in message.iterfind(_path("To", "OrganId")):
-        organ = (value.text or "").strip()
+        organ = "".join(str(t) for t in value.itertext()).strip()
         if organ not in recipients:
             recipients.append(organ)
     changes = tuple(
@@ -119,7 +123,8 @@ def read_document(root: etree._Element) -> DocumentPackage:
         Replacement(
             document_id=_required(info, _N + "DocumentId"),
             organ_ids=tuple(
-                (o.text or "").strip() for o in info.iterfind(_path("OrganIdList", "OrganId"))
+                "".join(str(t) for t in o.itertext()).strip()
+                for o in info.iterfind(_path("OrganIdList", "OrganId"))
             ),
         )
         for info in business.iterfind(_path("ReplacementInfoList", "ReplacementInfo"))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from lxml import etree
 
-from hub.errors import Code
+from hub.errors import Code, readable
 from hub.pki import PrivateKey
 from hub.schema import RECEIPT_NS, load
 from hub.signing import sign_own
@@ -47,7 +47,7 @@ def build(facts: ReceiptFacts) -> etree._Element:
 
     def add(name: str, text: str) -> etree._Element:
         element = etree.SubElement(root, _R + name)
-        element.text = text
+        element.text = readable(text)  # a message id or detail XML cannot hold is not a crash
         return element
 
     add("MessageId", facts.message_id)

@@ -115,14 +115,14 @@ def check_algorithms(signature: etree._Element, signer: x509.Certificate) -> Non
     algorithm = method.get("Algorithm", "") if method is not None else ""
     if algorithm not in STRONG_SIGNATURE_METHODS:
         raise _weak(
-            f"signature method {algorithm or '(none)'} is not accepted; use RSA or ECDSA with "
-            "SHA-256 or stronger (e.g. http://www.w3.org/2001/04/xmldsig-more#rsa-sha256)"
+            f"signature method {algorithm[:100] or '(none)'} is not accepted; use RSA or ECDSA "
+            "with SHA-256 or stronger (e.g. http://www.w3.org/2001/04/xmldsig-more#rsa-sha256)"
         )
     for digest in signed_info.iter(f"{_DS}DigestMethod"):
         name = digest.get("Algorithm", "")
         if name not in STRONG_DIGESTS:
             raise _weak(
-                f"digest method {name or '(none)'} is not accepted; use SHA-256 or stronger "
+                f"digest method {name[:100] or '(none)'} is not accepted; use SHA-256 or stronger "
                 "(http://www.w3.org/2001/04/xmlenc#sha256)"
             )
     key = signer.public_key()
@@ -148,8 +148,8 @@ def check_shape(signature: etree._Element) -> None:
     reference = references[0]
     if reference.get("URI") != "":
         raise _invalid(
-            f'the signature\'s reference is URI={reference.get("URI")!r}; it must be URI="" '
-            "(the whole package, attachments included)"
+            f"the signature's reference is URI={(reference.get('URI') or '')[:100]!r}; it must "
+            'be URI="" (the whole package, attachments included)'
         )
     transforms = [
         t.get("Algorithm", "") for t in reference.iterfind(f"{_DS}Transforms/{_DS}Transform")
@@ -159,8 +159,13 @@ def check_shape(signature: etree._Element) -> None:
     unknown = [t for t in transforms if t != ENVELOPED and t not in CANONICAL]
     if unknown:
         raise _invalid(
-            f"the signature's reference uses transforms {unknown}; only enveloped-signature "
-            "and canonicalization are allowed"
+            f"the signature's reference uses transforms {[t[:100] for t in unknown[:3]]}; only "
+            "enveloped-signature and canonicalization are allowed"
+        )
+    if transforms[0] != ENVELOPED or len(transforms) > 2:
+        raise _invalid(
+            "the signature's reference must have the enveloped-signature transform first, then "
+            f"at most one canonicalization; it has {len(transforms)} transforms"
         )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import itertools
 import json
 import uuid
@@ -26,6 +27,7 @@ from typing import Any, Self
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from cryptography import x509
+from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from adapters.sdk.items import Document, Item, Receipt, Status
@@ -265,10 +267,18 @@ class Endpoint:
 
     # --- receiving -----------------------------------------------------------------------
 
-    def _verify(self, body: bytes) -> tuple[bool, str | None]:
+    def _verify(
+        self, body: bytes, *, accepted_at: dt.datetime | None
+    ) -> tuple[etree._Element | None, str | None]:
+        """What the sender's signature covers (to read the document from), or the problem.
+
+        The signer must chain to a CA the SDK trusts, be valid when the hub accepted the
+        package (the message's timestamp; now if absent), and, when its certificate names an
+        OrganId (UID), be the package's From/OrganId. Only the signed content is returned: a
+        comment, a ds:Object or anything else outside the signature's reach is not read."""
         if not self.trusted:
-            return False, "no trusted CA configured in the SDK"
-        from hub import verification
+            return None, "no trusted CA configured in the SDK"
+        from hub import package, verification
         from hub.signature import locate
 
         try:
@@ -277,10 +287,25 @@ class Endpoint:
             )
             # the tree is only read to find the signature: signxml may verify it in place
             verified = verification.verify(body, locate(root), consume_tree=True)
-            pki.check_chain(verified.signer, trusted=self.trusted)
+            at = accepted_at or dt.datetime.now(dt.UTC)
+            pki.check_chain(verified.signer, trusted=self.trusted, now=at)
+            signer = verified.signer
+            if not signer.not_valid_before_utc <= at <= signer.not_valid_after_utc:
+                return None, (
+                    f"the signer's certificate was not valid at {at:%Y-%m-%d %H:%M}Z "
+                    f"({signer.not_valid_before_utc:%Y-%m-%d} to "
+                    f"{signer.not_valid_after_utc:%Y-%m-%d})"
+                )
+            sender = package.read_document(verified.signed_root).sender
+            owners = [str(a.value) for a in signer.subject.get_attributes_for_oid(NameOID.USER_ID)]
+            if owners and sender not in owners:
+                return None, (
+                    f"the package says it is from {sender} but is signed with a certificate of "
+                    f"{', '.join(owners)}"
+                )
         except Exception as exc:
-            return False, str(exc)
-        return True, None
+            return None, str(exc)
+        return verified.signed_root, None
 
     def _item(self, message: AbstractIncomingMessage, urgent: bool) -> Item:
         message_id = message.message_id or ""
@@ -288,9 +313,15 @@ class Endpoint:
             return Receipt.parse(message.body)
         if message.type == "status":
             return Status.parse(message_id, message.body)
-        verified, problem = self._verify(message.body)
+        accepted_at = message.timestamp.replace(tzinfo=dt.UTC) if message.timestamp else None
+        signed, problem = self._verify(message.body, accepted_at=accepted_at)
         return Document.parse(
-            message_id, message.body, urgent=urgent, verified=verified, problem=problem
+            message_id,
+            message.body,
+            urgent=urgent,
+            verified=signed is not None,
+            problem=problem,
+            signed_root=signed,
         )
 
     async def inbox(self, *, idle_timeout: float | None = None) -> AsyncIterator[Item]:

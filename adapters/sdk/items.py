@@ -41,9 +41,17 @@ class Receipt:
         )
 
 
+def _whole(element: etree._Element | None, path: str) -> str | None:
+    """The text at ``path``, all of it (``findtext`` stops at a comment)."""
+    found = element.find(path) if element is not None else None
+    return "".join(str(t) for t in found.itertext()) if found is not None else None
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Document:
-    """A package addressed to us, byte for byte as its sender signed it."""
+    """A package addressed to us, byte for byte as its sender signed it. Its fields are read
+    from what the signature verification returned when ``verified``; otherwise from the bytes,
+    and then they are only what the package claims."""
 
     message_id: str
     sender: str
@@ -59,22 +67,30 @@ class Document:
 
     @classmethod
     def parse(
-        cls, message_id: str, body: bytes, *, urgent: bool, verified: bool, problem: str | None
+        cls,
+        message_id: str,
+        body: bytes,
+        *,
+        urgent: bool,
+        verified: bool,
+        problem: str | None,
+        signed_root: etree._Element | None = None,
     ) -> Document:
-        root = etree.fromstring(body, _parser())
+        """``signed_root``: what verification returned (read instead of the bytes)."""
+        root = signed_root if signed_root is not None else etree.fromstring(body, _parser())
         e = f"{{{NS}}}"
         header = root.find(f"{e}edXMLEnvelope/{e}edXMLHeader/{e}MessageHeader")
         business = root.find(f"{e}edXMLEnvelope/{e}edXMLHeader/{e}TraceHeaderList/{e}Bussiness")
         assert header is not None
-        priority = header.findtext(f"{e}OtherInfo/{e}Priority")
-        kind = business.findtext(f"{e}BussinessDocType") if business is not None else None
+        priority = (_whole(header, f"{e}OtherInfo/{e}Priority") or "").strip()
+        kind = (_whole(business, f"{e}BussinessDocType") or "").strip()
         return cls(
             message_id=message_id,
-            sender=(header.findtext(f"{e}From/{e}OrganId") or "").strip(),
-            document_id=(header.findtext(f"{e}DocumentId") or "").strip(),
-            subject=header.findtext(f"{e}Subject"),
-            business_type=int(kind) if kind else 0,
-            priority=int(priority) if priority else 0,
+            sender=(_whole(header, f"{e}From/{e}OrganId") or "").strip(),
+            document_id=(_whole(header, f"{e}DocumentId") or "").strip(),
+            subject=_whole(header, f"{e}Subject"),
+            business_type=int(kind) if kind.isdigit() else 0,
+            priority=int(priority) if priority.isdigit() else 0,
             urgent=urgent,
             body=body,
             verified=verified,
