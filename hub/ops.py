@@ -263,7 +263,8 @@ async def search(db: DB, q: Search) -> list[dict[str, Any]]:
         return [
             {
                 "document_id": r["document_id"],
-                "sender": r["sender"] or r["submitter"],
+                "sender": r["submitter"],
+                "claimed_sender": r["sender"],
                 "outcome": "rejected",
                 "code": r["code"],
                 "detail": r["detail"],
@@ -306,6 +307,20 @@ async def search(db: DB, q: Search) -> list[dict[str, Any]]:
     return found[: q.limit]
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> Any:
+    """A value as a spreadsheet may safely open it: text that a spreadsheet would run as a
+    formula (``=``, ``+``, ``-``, ``@``, tab, carriage return first) gets a leading ``'``.
+    Subjects and DocumentIds come from packages, that is from outside."""
+    if isinstance(value, list):
+        value = ";".join(str(v) for v in value)
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
+    return value
+
+
 def as_csv(rows: Sequence[Mapping[str, Any]]) -> str:
     if not rows:
         return ""
@@ -314,7 +329,7 @@ def as_csv(rows: Sequence[Mapping[str, Any]]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in row.items()})
+        writer.writerow({k: cell(v) for k, v in row.items()})
     return buffer.getvalue()
 
 

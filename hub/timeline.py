@@ -44,25 +44,39 @@ async def timeline(db: DB, document_id: str, viewer: Viewer) -> dict[str, Any] |
     documents = []
     for document in await db.fetch(Q.timeline_documents, document_id):
         if await visible(db, viewer, document):
-            documents.append(await _one(db, document))
+            documents.append(await _one(db, document, viewer))
     if not documents:
         return None
     return {"document_id": document_id, "documents": documents}
 
 
-async def _one(db: DB, document: Any) -> dict[str, Any]:
+def _shows(p: Any, viewer: Viewer) -> bool:
+    """An accepted submission is part of the document; a rejected one only *names* it (its
+    From and DocumentId are what the package claimed, unverified), so it is shown to the
+    agency that submitted it and to operators, never to the agency it claimed to be from."""
+    if p["outcome"] == "accepted":
+        return True
+    return viewer.operator is not None or p["submitter"] == viewer.agency
+
+
+async def _one(db: DB, document: Any, viewer: Viewer) -> dict[str, Any]:
     ref = document["id"]
     events: list[dict[str, Any]] = []
     for p in await db.fetch(Q.timeline_packages, ref, document["document_id"], document["sender"]):
+        if not _shows(p, viewer):
+            continue
         entry: dict[str, Any] = {
             "at": _iso(p["decided_at"]),
             "event": p["outcome"],
             "kind": p["kind"],
-            "by": p["sender"] or p["submitter"],
+            "by": p["submitter"],
             "message_id": p["message_id"],
             "document_id": p["document_id"],
             "detail": p["detail"],
         }
+        if p["outcome"] == "rejected":
+            # what the refused package said of itself: a claim, labelled as one
+            entry["claimed"] = {"sender": p["sender"], "document_id": p["document_id"]}
         if p["kind"] == "edoc" and p["business_doc_type"] is not None:
             entry["business_type"] = BUSINESS.get(
                 p["business_doc_type"], str(p["business_doc_type"])

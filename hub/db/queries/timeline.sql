@@ -13,14 +13,17 @@ SELECT EXISTS (SELECT 1 FROM document_recipient WHERE document_ref = $1 AND reci
 
 -- name: timeline_packages
 -- Every submission about the document: accepted ones linked to it, and rejected ones that
--- named it, from its sender or from one of its recipients.
+-- named it and were submitted by, or claimed to be from, its sender or one of its recipients
+-- (a refused package's sender is only its claim: hub/timeline.py shows such a rejection only
+-- to the agency that submitted it and to operators).
 SELECT p.id, p.kind, p.message_id, p.submitter, p.sender, p.document_id, p.business_doc_type,
        p.status_code, p.outcome, p.code, p.detail, p.decided_at, p.recipients
 FROM package p
 WHERE p.document_ref = $1
    OR (p.outcome = 'rejected' AND p.document_id = $2
-       AND (p.sender = $3 OR p.sender IN (SELECT recipient FROM document_recipient
-                                          WHERE document_ref = $1)))
+       AND (p.submitter = $3 OR p.sender = $3
+            OR p.submitter IN (SELECT recipient FROM document_recipient WHERE document_ref = $1)
+            OR p.sender IN (SELECT recipient FROM document_recipient WHERE document_ref = $1)))
 ORDER BY p.decided_at, p.id;
 
 -- name: timeline_deliveries
