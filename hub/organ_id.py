@@ -13,6 +13,9 @@ LEGACY = re.compile(r"[0-9A-Za-z._-]{1,35}")
 """What the schemas accept: real traffic carries ids that do not follow the strict form."""
 
 
+URGENT_SUFFIX = ".urgent"
+
+
 def is_strict(organ_id: str) -> bool:
     return STRICT.fullmatch(organ_id) is not None
 
@@ -35,4 +38,16 @@ def check_organ_id(organ_id: str, *, legacy: bool = False) -> str:
             f"OrganId {organ_id!r} cannot be registered even as a legacy id: "
             "use 1 to 35 characters from 0-9 A-Z a-z . _ -"
         )
+    check_queue_names(organ_id)
     return organ_id
+
+
+def check_queue_names(identifier: str) -> None:
+    """An id whose inbox would be another's urgent inbox is refused: the inbox of
+    ``X.urgent`` is ``lienthong.inbox.X.urgent``, the urgent inbox of ``X`` (its routing key and
+    its broker read permission too). So no id ends in ``.urgent``, in any case."""
+    if identifier.lower().endswith(URGENT_SUFFIX):
+        raise RegistryError(
+            f"{identifier!r} cannot be registered: ids ending in '.urgent' would take the urgent "
+            f"inbox of {identifier[: -len(URGENT_SUFFIX)]!r} (lienthong.inbox.<id>.urgent)"
+        )

@@ -23,3 +23,10 @@ def test_other_forms_need_the_legacy_flag(organ: str) -> None:
 def test_nothing_outside_the_schema_alphabet_is_registered(organ: str) -> None:
     with pytest.raises(RegistryError, match="1 to 35 characters"):
         check_organ_id(organ, legacy=True)
+
+
+@pytest.mark.parametrize("organ", ["000.00.00.G22.urgent", "BNV.URGENT", "x.Urgent"])
+def test_an_id_that_would_take_another_urgent_inbox_is_refused(organ: str) -> None:
+    """Review finding 8: ``X.urgent``'s inbox was X's urgent inbox (and its read permission)."""
+    with pytest.raises(RegistryError, match="urgent inbox"):
+        check_organ_id(organ, legacy=True)
