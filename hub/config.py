@@ -7,6 +7,7 @@ how to fix it (:class:`hub.errors.ConfigError`); nothing falls back silently.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,17 +85,32 @@ class Settings:
         return self.hub_dir / "cert.pem"
 
 
+def redact(url: str) -> str:
+    """A URL as it may be shown: its password replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        password = None
+        parts = None
+    if parts is None or not password:
+        # not parseable, or no password: still never show what follows 'user:'
+        return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", url)
+    netloc = parts.netloc.replace(f":{password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
 def _amqp(url: str, management: str | None) -> AmqpSettings:
     parts = urlsplit(url)
     if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
         raise ConfigError(
-            f"LIENTHONG_AMQP_URL={url!r} is not an AMQP URL; "
+            f"LIENTHONG_AMQP_URL={redact(url)!r} is not an AMQP URL; "
             "use the form amqp://user:password@host:5672/vhost"
         )
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError as exc:
-        raise ConfigError(f"LIENTHONG_AMQP_URL={url!r} has a bad port: {exc}") from exc
+        raise ConfigError(f"LIENTHONG_AMQP_URL={redact(url)!r} has a bad port") from exc
     path = parts.path[1:] if parts.path.startswith("/") else parts.path
     vhost = unquote(path) if path else "/"
     if management is None:
@@ -119,7 +135,8 @@ def _database(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
         raise ConfigError(
-            f"LIENTHONG_DATABASE_URL={url!r} is not a PostgreSQL URL with a database name; "
+            f"LIENTHONG_DATABASE_URL={redact(url)!r} is not a PostgreSQL URL with a database "
+            "name; "
             "use the form postgresql://user@host:5432/lienthong"
         )
     return url

@@ -44,3 +44,17 @@ def test_a_wrong_setting_is_named_with_the_fix(name: str, value: str, says: str)
         config.load({name: value})
     assert name in str(caught.value)
     assert says in str(caught.value)
+
+
+def test_a_wrong_url_is_named_without_its_password() -> None:
+    """A configuration error goes to logs and terminals: the password never does."""
+    for name, value in (
+        ("LIENTHONG_AMQP_URL", "http://hub:s3cr3t-pw@127.0.0.1:5672/"),
+        ("LIENTHONG_AMQP_URL", "amqp://hub:s3cr3t-pw@127.0.0.1:notaport/"),
+        ("LIENTHONG_DATABASE_URL", "mysql://hub:s3cr3t-pw@127.0.0.1/lienthong"),
+        ("LIENTHONG_DATABASE_URL", "postgresql://hub:s3cr3t-pw@127.0.0.1:5432/"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            config.load({name: value})
+        assert "s3cr3t" not in str(caught.value), str(caught.value)
+        assert "***" in str(caught.value)

@@ -50,8 +50,18 @@ async def test_an_operator_signs_in_follows_a_document_requeues_and_suspends(
         )
         assert (await world.receipts(sender, [sent]))[sent].accepted
 
+        # the dashboard runs under a Content-Security-Policy that forbids inline code and
+        # framing; a page that broke it would log a violation (checked at the end)
+        violations: list[str] = []
+        page.on(
+            "console",
+            lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+        )
         # sign in: a wrong token is refused, the right one opens the overview
-        await page.goto(base + "/")
+        response = await page.goto(base + "/")
+        assert response is not None
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-frame-options"] == "DENY"
         await expect(page.locator("h2")).to_have_text("Đăng nhập vận hành")
         await page.fill("#token", "not-a-token")
         await page.click("#signin button[type=submit]")
@@ -101,3 +111,4 @@ async def test_an_operator_signs_in_follows_a_document_requeues_and_suspends(
         await expect(page.locator("main")).to_contain_text("agency.suspend")
         await expect(page.locator("main")).to_contain_text("dead_letter.requeue")
         await shot(page, "7-actions")
+        assert violations == [], violations
