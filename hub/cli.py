@@ -37,6 +37,10 @@ cert_app = typer.Typer(help="An agency's signing certificates.", no_args_is_help
 app.add_typer(ca_app, name="ca")
 app.add_typer(agency_app, name="agency")
 agency_app.add_typer(cert_app, name="cert")
+csr_app = typer.Typer(
+    help="Certificate signing requests: the agency keeps its key.", no_args_is_help=True
+)
+agency_app.add_typer(csr_app, name="csr")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -285,6 +289,15 @@ def agency_add(
 
     credentials = run(work)
     _warn(credentials.warnings)
+    if issue:
+        _warn(
+            [
+                "--issue made the agency's private key here and keeps it under LIENTHONG_HOME: "
+                "for development and tests only. In production the agency makes its key itself "
+                "and sends a certificate signing request: lienthong agency csr sign "
+                f"{organ_id} request.csr (or registers a certificate of its own CA: --cert)"
+            ]
+        )
     if as_json:
         sys.stdout.write(json.dumps(credentials.as_json(), ensure_ascii=False) + "\n")
         return
@@ -390,6 +403,41 @@ def agency_cert_add(
     out.print(
         f"registered certificate {registered.subject} ({registered.key_type}, until "
         f"{registered.not_after[:10]}) for {organ_id}; fingerprint {registered.fingerprint}",
+        highlight=False,
+    )
+
+
+@csr_app.command("sign")
+def agency_csr_sign(
+    organ_id: str,
+    request: Annotated[Path, typer.Argument(help="the agency's certificate signing request")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="where to write the certificate")],
+    days: Annotated[int, typer.Option("--days", help="validity in days")] = 730,
+) -> None:
+    """Certify a key the agency made itself, with the development CA, and register it.
+
+    The agency keeps its private key: make one and its request with, for example,
+    openssl req -new -newkey rsa:3072 -nodes -keyout agency.key -subj "/CN=Agency" -out a.csr
+    """
+
+    async def work(
+        settings: config.Settings,
+    ) -> tuple[registry.RegisteredCertificate, tuple[str, ...]]:
+        ca = home.load_dev_ca(settings)
+        cert = pki.sign_request(ca.key, ca.cert, _read(request), organ_id=organ_id, days=days)
+        db = await connect(settings.database_url)
+        try:
+            done = await registry.add_certificate(db, organ_id, pki.pem(cert).encode())
+        finally:
+            await db.close()
+        home.write_public(output, pki.pem(cert).encode())
+        return done
+
+    registered, warnings = run(work)
+    _warn(warnings)
+    out.print(
+        f"certified and registered {registered.subject} ({registered.key_type}, until "
+        f"{registered.not_after[:10]}) for {organ_id}: {output}",
         highlight=False,
     )
 

@@ -291,12 +291,60 @@ def issue(
 ) -> tuple[PrivateKey, x509.Certificate]:
     """A signing key and certificate from the development CA (signature, non-repudiation)."""
     key = key or new_key(request.key_kind)
+    return key, certify(ca_key, ca_cert, request, key.public_key())
+
+
+def sign_request(
+    ca_key: CertificateIssuerPrivateKeyTypes,
+    ca_cert: x509.Certificate,
+    csr_pem: bytes,
+    *,
+    organ_id: str,
+    days: int = 730,
+) -> x509.Certificate:
+    """A certificate for a key the agency made and kept (its certificate signing request):
+    the private key never reaches the hub. The request's own signature and key strength are
+    checked; the subject is the request's common name with the OrganId the operator names
+    (UID), never one the request asks for."""
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem)
+    except ValueError:
+        try:
+            csr = x509.load_der_x509_csr(csr_pem)
+        except ValueError as exc:
+            raise CertificateRefused(
+                Code.CERT_UNTRUSTED, "not a certificate signing request (PEM or DER)"
+            ) from exc
+    if not csr.is_signature_valid:
+        raise CertificateRefused(
+            Code.CERT_UNTRUSTED, "the request's signature does not verify (was it altered?)"
+        )
+    names = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    common_name = str(names[0].value) if names else organ_id
+    public = csr.public_key()
+    probe = certify(
+        ca_key,
+        ca_cert,
+        IssueRequest(common_name=common_name, organ_id=organ_id, days=days),
+        public,
+    )
+    check_key_strength(probe, role="the requested key of")
+    return probe
+
+
+def certify(
+    ca_key: CertificateIssuerPrivateKeyTypes,
+    ca_cert: x509.Certificate,
+    request: IssueRequest,
+    public_key: CertificatePublicKeyTypes,
+) -> x509.Certificate:
+    """A signing certificate (signature, non-repudiation) for ``public_key``."""
     start = request.not_before or (utcnow() - dt.timedelta(minutes=5))
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(_name(request.common_name, request.organ_id))
         .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(start + dt.timedelta(days=request.days))
@@ -321,7 +369,6 @@ def issue(
         )
         .sign(ca_key, hashes.SHA256())
     )
-    return key, cert
 
 
 def sign_bytes(key: PrivateKey, data: bytes) -> bytes:

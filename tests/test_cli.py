@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from cryptography import x509
 
 from hub import pki
 from hub.broker.management import Management
@@ -152,3 +153,59 @@ def test_a_missing_development_ca_is_explained(env) -> None:
     result = lienthong(env, "agency", "add", "000.00.00.G22", "--name", "x", "--issue", check=False)
     assert result.returncode == 1
     assert "run `lienthong ca init` first" in result.stderr
+
+
+def test_an_agency_keeps_its_key_and_sends_a_request(env, organ_ids, tmp_path) -> None:
+    """``--issue`` keeps the agency's key on the hub (development only, and it says so);
+    ``agency csr sign`` certifies a key the agency made itself."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    lienthong(env, "migrate")
+    lienthong(env, "ca", "init")
+    issued = organ_ids.new()
+    result = lienthong(env, "agency", "add", issued, "--name", "dev", "--issue", "--json")
+    assert "development and tests only" in result.stderr and "csr sign" in result.stderr
+
+    organ = organ_ids.new()
+    lienthong(env, "agency", "add", organ, "--name", "Sở thử nghiệm")
+
+    def request(bits: int) -> Path:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        csr = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(
+                x509.Name(
+                    [
+                        x509.NameAttribute(NameOID.COMMON_NAME, "Sở thử nghiệm"),
+                        x509.NameAttribute(NameOID.USER_ID, "000.00.00.G22"),  # not believed
+                    ]
+                )
+            )
+            .sign(key, hashes.SHA256())
+        )
+        path = tmp_path / f"{bits}.csr"
+        path.write_bytes(csr.public_bytes(serialization.Encoding.PEM))
+        return path
+
+    weak = lienthong(
+        env,
+        "agency",
+        "csr",
+        "sign",
+        organ,
+        str(request(1024)),
+        "-o",
+        str(tmp_path / "w.pem"),
+        check=False,
+    )
+    assert weak.returncode == 1 and "1024 bits" in weak.stderr
+    made = tmp_path / "agency.pem"
+    lienthong(env, "agency", "csr", "sign", organ, str(request(2048)), "-o", str(made))
+    cert = x509.load_pem_x509_certificate(made.read_bytes())
+    assert [a.value for a in cert.subject.get_attributes_for_oid(NameOID.USER_ID)] == [organ]
+    listed = {
+        a["organ_id"]: a for a in json.loads(lienthong(env, "agency", "list", "--json").stdout)
+    }
+    assert listed[organ]["certificates"] == 1
