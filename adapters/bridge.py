@@ -3,7 +3,9 @@
     D/outbox    drop packages here (signed, or unsigned when a key is configured)
     D/sent      accepted ones, each with ``<name>.receipt.xml`` beside it
     D/rejected  refused ones, with their receipt beside them
-    D/inbox     what arrives: ``<message_id>.<edoc|status|receipt>.xml``, written atomically
+    D/inbox     what arrives: ``<message_id>.<edoc|status|receipt>.xml``, written atomically;
+                for a system hosting several agencies (``--system``), in ``D/inbox/<OrganId>/``,
+                the agency each message is for (``x-recipient``)
 
 Restarts lose and duplicate nothing: a file stays in the outbox until its receipt is written,
 and its message_id comes from its name and content, so a file sent again after a crash gets
@@ -57,6 +59,12 @@ def message_id_for(organ_id: str, name: str, data: bytes) -> str:
     return f"{organ_id}-file-{digest}"
 
 
+def _safe(name: str) -> str:
+    """An OrganId as a folder name (OrganIds are [0-9A-Za-z._-]; anything else is replaced)."""
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+    return cleaned.strip(".") or "_"
+
+
 def kind_of(data: bytes) -> str:
     return "status" if STATUS_MARK in data[:65536] else "edoc"
 
@@ -80,7 +88,7 @@ class FolderBridge:
 
     async def send_one(self, endpoint: Endpoint, path: Path) -> Receipt | None:
         data = path.read_bytes()
-        message_id = message_id_for(self.config.endpoint.organ_id, path.name, data)
+        message_id = message_id_for(self.config.endpoint.system, path.name, data)
         try:
             receipt = await endpoint.send(data, kind=kind_of(data), message_id=message_id)
         except SendTimeout:
@@ -112,7 +120,13 @@ class FolderBridge:
         )
         body = item.xml if isinstance(item, Receipt) else item.body
         name = item.message_id.replace("/", "_")
-        path = self.folder("inbox") / f"{name}.{kind}.xml"
+        folder = self.folder("inbox")
+        config = self.config.endpoint
+        if config.system_id not in (None, config.organ_id):
+            # a system hosting several agencies: one folder per agency the message is for
+            folder = folder / _safe(item.recipient or "_unaddressed")
+            folder.mkdir(exist_ok=True)
+        path = folder / f"{name}.{kind}.xml"
         if not path.exists():
             write_atomically(path, body)
         return path

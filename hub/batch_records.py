@@ -54,6 +54,8 @@ def batchable(result: Checked | Rejection) -> bool:
     if isinstance(result, Rejection):
         return True
     document = result.document
+    if result.addressed.aliases:
+        return False  # rare (a closed recipient): recorded one by one, with x-addressed-to
     return document is not None and document.business_type is BusinessType.NEW
 
 
@@ -277,6 +279,7 @@ async def _insert(db: DB, rows: list[_Row], lookup: _Lookup) -> list[records.Rec
                 delivery_ids[package_id],
                 urgent=row.plan.urgent,
                 document_id=row.facts.document_id,
+                sender=row.pending.result.sender,
             ),
         )
         for package_id, row, plan in zip(package_ids, rows, planned, strict=True)

@@ -270,8 +270,16 @@ def agency_add(
     ] = False,
     key_type: Annotated[str, typer.Option("--key-type", help="with --issue: rsa or ec")] = "rsa",
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    system: Annotated[
+        str | None,
+        typer.Option("--system", help="the system that hosts it (default: its own system)"),
+    ] = None,
+    parent: Annotated[
+        str | None, typer.Option("--parent", help="the agency it belongs to (directory tree)")
+    ] = None,
 ) -> None:
-    """Register an agency: broker user, permissions, inboxes, gateway token, certificates."""
+    """Register an agency with its certificates. Without --system it is its own system: broker
+    user, permissions, inboxes, gateway token; with --system it uses that system's."""
 
     async def work(settings: config.Settings) -> registry.AgencyCredentials:
         request = registry.AgencyRequest(
@@ -281,6 +289,8 @@ def agency_add(
             issue=issue,
             legacy=legacy,
             key_kind=key_type,
+            system=system,
+            parent=parent,
         )
         async with open_session(settings) as session:
             return await registry.add_agency(
@@ -302,9 +312,13 @@ def agency_add(
         sys.stdout.write(json.dumps(credentials.as_json(), ensure_ascii=False) + "\n")
         return
     out.print(f"registered agency {credentials.organ_id} ({credentials.name})", highlight=False)
-    out.print(f"  RabbitMQ user      {credentials.amqp_user}")
-    out.print(f"  RabbitMQ password  {credentials.amqp_password}   (shown once)")
-    out.print(f"  gateway token      {credentials.http_token}   (shown once)")
+    if credentials.amqp_password is None:
+        out.print(f"  hosted by system   {credentials.system_id} (its credentials)")
+    else:
+        out.print(f"  RabbitMQ user      {credentials.amqp_user}")
+        out.print(f"  RabbitMQ password  {credentials.amqp_password}   (shown once)")
+        out.print(f"  gateway token      {credentials.http_token}   (shown once)")
+        out.print(f"  national-SDK key   {credentials.vxp_secret}   (shown once)")
     for c in credentials.certificates:
         out.print(
             f"  certificate        {c.subject} {c.key_type} until {c.not_after[:10]}",
@@ -330,6 +344,9 @@ def agency_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
                 "organ_id": r["organ_id"],
                 "name": r["name"],
                 "state": r["state"],
+                "system_id": r["system_id"],
+                "parent_id": r["parent_id"],
+                "successor_id": r["successor_id"],
                 "legacy_id": r["legacy_id"],
                 "certificates": r["certificates"],
                 "latest_cert_expiry": r["latest_cert_expiry"].isoformat()
@@ -344,12 +361,16 @@ def agency_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     if as_json:
         sys.stdout.write(json.dumps(agencies, ensure_ascii=False) + "\n")
         return
-    table = Table("OrganId", "name", "state", "certificates", "latest expiry", "last seen")
+    table = Table(
+        "OrganId", "name", "state", "system", "certificates", "latest expiry", "last seen"
+    )
     for a in agencies:
+        closed = f" → {a['successor_id']}" if a["successor_id"] else ""
         table.add_row(
             str(a["organ_id"]),
             str(a["name"]),
-            str(a["state"]),
+            str(a["state"]) + closed,
+            str(a["system_id"]),
             str(a["certificates"]),
             str(a["latest_cert_expiry"] or "")[:10],
             str(a["last_seen_at"] or "never")[:19],
@@ -520,9 +541,10 @@ def demo_command(
 
 def main() -> None:
     from adapters.commands import register
-    from hub import audit_commands
+    from hub import audit_commands, directory_commands
 
     audit_commands.register(app)
+    directory_commands.register(app, agency_app)
     register(app)
     app()
 

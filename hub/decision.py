@@ -7,9 +7,11 @@ What remains (duplicates, references, status rules) needs the records: :mod:`hub
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import traceback
+import zoneinfo
 from dataclasses import dataclass, field
 
 import structlog
@@ -49,6 +51,8 @@ class Checked:
     signer_fingerprint: bytes
     recipients: tuple[str, ...]
     """Who gets the package (for a status: decided with the records)."""
+    addressed: trust.Addressed = field(default_factory=lambda: trust.Addressed(recipients=()))
+    """Closed recipients the package named and the successors they went to."""
 
     @property
     def document_id(self) -> str:
@@ -146,19 +150,54 @@ def _check(
     stage(Code.CERT_UNTRUSTED)
     owner = trust.check_signer(verified.signer, snapshot, now)
     stage(Code.SENDER_MISMATCH)
+    today = local_date(now)
     trust.bind_sender(
-        claimed=claimed, submitter=submission.submitter, owner=owner, snapshot=snapshot
+        claimed=claimed,
+        submitter=submission.submitter,
+        owner=owner,
+        snapshot=snapshot,
+        today=today,
     )
-    recipients: tuple[str, ...] = ()
+    addressed = trust.Addressed(recipients=())
     if document is not None:
         stage(Code.RECIPIENT_UNKNOWN)
-        recipients = delivery_recipients(document)
-        trust.check_recipients(recipients, snapshot)
+        addressed = trust.resolve_recipients(delivery_recipients(document), snapshot, today)
+        if addressed.aliases:
+            document = redirected(document, snapshot, today)
     return Checked(
         document=document,
         status=status,
         signer_fingerprint=pki.fingerprint(verified.signer),
-        recipients=recipients,
+        recipients=addressed.recipients,
+        addressed=addressed,
+    )
+
+
+HUB_ZONE = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local_date(now: dt.datetime) -> dt.date:
+    """The day in Vietnam (identifier changes take effect from a calendar date)."""
+    return now.astimezone(HUB_ZONE).date()
+
+
+def redirected(
+    document: DocumentPackage, snapshot: trust.Snapshot, today: dt.date
+) -> DocumentPackage:
+    """The document as the hub delivers it: each closed recipient (and each closed id an update
+    adds or removes) replaced by its successor. The bytes delivered stay as submitted."""
+
+    def successor(organ_id: str) -> str:
+        closure = snapshot.closed(organ_id, today)
+        return closure.successor if closure is not None else organ_id
+
+    return dataclasses.replace(
+        document,
+        recipients=tuple(dict.fromkeys(successor(r) for r in document.recipients)),
+        receiver_changes=tuple(
+            dataclasses.replace(change, organ_id=successor(change.organ_id))
+            for change in document.receiver_changes
+        ),
     )
 
 

@@ -33,6 +33,8 @@ class Code(StrEnum):
     REFERENCE_UNKNOWN = "REFERENCE_UNKNOWN"
     DUPLICATE_DOCUMENT = "DUPLICATE_DOCUMENT"
     STATUS_INVALID = "STATUS_INVALID"
+    SENDER_CLOSED = "SENDER_CLOSED"
+    """Version 2: the sending OrganId was closed by an identifier change."""
 
 
 class HubError(Exception):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from hub import events
 from hub.db import DB, Q
 from hub.errors import RegistryError
-from hub.registry import token_hash
+from hub.tokens import token_hash
 
 ROLES = ("viewer", "admin")
 _NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")

@@ -336,17 +336,26 @@ def as_csv(rows: Sequence[Mapping[str, Any]]) -> str:
 # --- agencies ---------------------------------------------------------------------------------
 
 
-async def agencies(db: DB) -> list[dict[str, Any]]:
+async def agencies(
+    db: DB, *, parent: str | None = None, q: str | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
+    """One level of the agency tree (under ``parent``; the top without one), or the agencies
+    matching ``q``: with their system, state, closure, children and certificates."""
     return [
         {
             "organ_id": r["organ_id"],
             "name": r["name"],
+            "system_id": r["system_id"],
+            "parent_id": r["parent_id"],
             "state": r["state"],
+            "successor_id": r["successor_id"],
+            "closed_on": r["closed_on"].isoformat() if r["closed_on"] else None,
+            "children": r["children"],
             "last_seen": iso(r["last_seen_at"]),
             "certificates": r["certificates"],
             "latest_certificate_expiry": iso(r["latest_cert_expiry"]),
         }
-        for r in await db.fetch(Q.agency_list)
+        for r in await db.fetch(Q.directory_children, parent, q or None, limit)
     ]
 
 
@@ -369,6 +378,11 @@ async def agency(db: DB, organ_id: str) -> dict[str, Any] | None:
         "organ_id": row["organ_id"],
         "name": row["name"],
         "state": row["state"],
+        "system_id": row["system_id"],
+        "parent_id": row["parent_id"],
+        "successor_id": row["successor_id"],
+        "closed_on": row["closed_on"].isoformat() if row["closed_on"] else None,
+        "children": row["children"],
         "since": iso(row["state_changed_at"]),
         "last_seen": iso(row["last_seen_at"]),
         "registered": iso(row["created_at"]),

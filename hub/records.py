@@ -10,6 +10,7 @@ submission, or the sweeper).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import asyncpg
@@ -38,14 +39,22 @@ class Outbound:
     urgent: bool
     document_id: str | None
     body: bytes
+    for_agency: str | None = None
+    """``x-recipient``: the agency the message is for. For a package, the recipient; for a
+    receipt, the submitting agency as the package names it (None if it was unreadable)."""
+    addressed_to: str | None = None
+    """``x-addressed-to``: the closed OrganId the package named, when it went to its successor."""
 
     @property
-    def routing_key(self) -> str:
-        return names.inbox_key(self.recipient, urgent=self.urgent)
+    def is_receipt(self) -> bool:
+        """A receipt goes to the submitter's own inbox (``recipient`` is the system); anything
+        else to the inbox of the system hosting ``recipient`` (the publisher routes it)."""
+        return self.kind == "receipt"
 
     @classmethod
     def from_row(cls, row: asyncpg.Record, package_id: int, body: bytes) -> Outbound:
         """A delivery as recorded (``deliveries_of_package`` or ``deliveries_stale``)."""
+        receipt = row["kind"] == "receipt"
         return cls(
             delivery_id=row["id"],
             package_id=package_id,
@@ -55,6 +64,8 @@ class Outbound:
             urgent=row["urgent"],
             document_id=row["document_id"],
             body=body,
+            for_agency=row["package_sender"] if receipt else row["recipient"],
+            addressed_to=row["addressed_to"],
         )
 
 
@@ -174,8 +185,13 @@ def outbound_of(
     *,
     urgent: bool,
     document_id: str | None,
+    sender: str | None,
+    addressed: Mapping[str, str] | None = None,
 ) -> tuple[Outbound, ...]:
-    """The deliveries to publish, with the ids PostgreSQL gave them by (recipient, kind)."""
+    """The deliveries to publish, with the ids PostgreSQL gave them by (recipient, kind).
+    ``sender``: the package's From/OrganId (its receipt's ``x-recipient``); ``addressed``:
+    successor → the closed OrganId the package named."""
+    addressed = addressed or {}
     return tuple(
         Outbound(
             delivery_id=ids[(recipient, what)],
@@ -186,6 +202,8 @@ def outbound_of(
             urgent=urgent,
             document_id=document_id,
             body=body,
+            for_agency=sender if what == "receipt" else recipient,
+            addressed_to=None if what == "receipt" else addressed.get(recipient),
         )
         for recipient, what, message_id, body in planned
     )
@@ -201,6 +219,8 @@ async def _plan_deliveries(
     recipients: tuple[str, ...],
     urgent: bool,
     document_id: str | None,
+    sender: str | None,
+    addressed: Mapping[str, str],
 ) -> tuple[Outbound, ...]:
     planned = planned_deliveries(
         package_id, submission, receipt_xml, kind=kind, recipients=recipients
@@ -214,9 +234,18 @@ async def _plan_deliveries(
         urgent,
         document_id,
         [names.inbox_key(to, urgent=urgent) for to, _, _, _ in planned],
+        [None if what == "receipt" else addressed.get(to) for to, what, _, _ in planned],
     )
     ids = {(r["recipient"], r["kind"]): r["id"] for r in rows}
-    return outbound_of(package_id, planned, ids, urgent=urgent, document_id=document_id)
+    return outbound_of(
+        package_id,
+        planned,
+        ids,
+        urgent=urgent,
+        document_id=document_id,
+        sender=sender,
+        addressed=addressed,
+    )
 
 
 async def _accept(
@@ -249,19 +278,22 @@ async def _accept(
     else:
         assert checked.status is not None
         plan = await rules.apply_status(db, package_id, checked.status)
+    facts = acceptance_facts(submission, checked, plan, now=now)
     await db.execute(
-        Q.package_set_plan, package_id, plan.detail, list(plan.deliver_to), plan.document_ref
+        Q.package_set_plan, package_id, facts.detail, list(plan.deliver_to), plan.document_ref
     )
     return await _conclude(
         db,
         package_id,
         submission,
-        acceptance_facts(submission, checked, plan, now=now),
+        facts,
         signer,
         kind=plan.kind,
         urgent=plan.urgent,
         event=acceptance_event(submission, plan),
         organ_id=checked.sender,
+        sender=checked.sender,
+        addressed=checked.addressed.aliases,
     )
 
 
@@ -274,7 +306,7 @@ def acceptance_facts(
         kind=submission.kind.value,
         document_id=checked.document_id,
         code=None,
-        detail=plan.detail,
+        detail=plan.detail + checked.addressed.note,
         digest=submission.digest,
         timestamp=now,
         recipients=plan.deliver_to,
@@ -336,6 +368,8 @@ async def _reject(
         urgent=False,
         event={"code": rejection.code.value},
         organ_id=submission.submitter,
+        sender=rejection.sender,
+        addressed={},
     )
 
 
@@ -374,6 +408,8 @@ async def _conclude(
     urgent: bool,
     event: dict[str, object],
     organ_id: str,
+    sender: str | None,
+    addressed: Mapping[str, str],
 ) -> Recorded:
     """Sign and keep the receipt, plan the deliveries (and the receipt's), append the event."""
     receipt_xml = receipt.sign(facts, signer)
@@ -387,6 +423,8 @@ async def _conclude(
         recipients=tuple(facts.recipients),
         urgent=urgent,
         document_id=facts.document_id,
+        sender=sender,
+        addressed=addressed,
     )
     await events.append_many(
         db, [outcome_event(package_id, submission, facts, receipt_xml, event, organ_id)]

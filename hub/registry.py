@@ -1,14 +1,13 @@
-"""The agency registry: add, suspend, resume, register certificates, trust CAs.
+"""The agency registry: add, suspend, resume, move, register certificates, trust CAs.
 
-Each operation changes PostgreSQL (the source of truth, which running hubs re-read within
-seconds) and, for a new agency, RabbitMQ: its own user with a generated password,
-least-privilege permissions and its two inbox queues.
+Each operation changes PostgreSQL (the source of truth, which running hubs follow within
+seconds) and, for an agency that is its own system, RabbitMQ: the system's user with a
+generated password, least-privilege permissions and its two inbox queues
+(:mod:`hub.systems`). An agency hosted by a system (``--system``) needs nothing in RabbitMQ.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,18 +16,12 @@ import asyncpg
 from aio_pika.abc import AbstractChannel
 from cryptography import x509
 
-from hub import events, home, pki
-from hub.broker import names, topology
+from hub import events, home, pki, systems
 from hub.broker.management import Management
 from hub.config import Settings
 from hub.db import DB, Q
 from hub.errors import CertificateRefused, Code, RegistryError
 from hub.organ_id import check_organ_id
-
-
-def token_hash(token: str) -> bytes:
-    """Gateway tokens are random 256-bit secrets, so one SHA-256 is the right hash."""
-    return hashlib.sha256(token.encode("utf-8")).digest()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -48,6 +41,9 @@ class AgencyRequest:
     issue: bool = False
     legacy: bool = False
     key_kind: str = "rsa"
+    system: str | None = None
+    """The system hosting the agency; None: the agency is its own system (version 1)."""
+    parent: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -56,24 +52,32 @@ class AgencyCredentials:
 
     organ_id: str
     name: str
+    system_id: str
     amqp_user: str
-    amqp_password: str
-    http_token: str
+    amqp_password: str | None
+    """None for an agency hosted by a system: it connects with the system's credentials."""
+    http_token: str | None
     certificates: tuple[RegisteredCertificate, ...]
     cert_path: Path | None = None
     key_path: Path | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    vxp_secret: str | None = None
 
     def as_json(self) -> dict[str, object]:
         result: dict[str, object] = {
             "organ_id": self.organ_id,
             "name": self.name,
+            "system_id": self.system_id,
             "amqp_user": self.amqp_user,
-            "amqp_password": self.amqp_password,
-            "http_token": self.http_token,
             "certificates": [c.fingerprint for c in self.certificates],
             "warnings": list(self.warnings),
         }
+        if self.amqp_password is not None:
+            result["amqp_password"] = self.amqp_password
+        if self.http_token is not None:
+            result["http_token"] = self.http_token
+        if self.vxp_secret is not None:
+            result["vxp_secret"] = self.vxp_secret
         if self.cert_path is not None:
             result["cert_path"] = str(self.cert_path)
         if self.key_path is not None:
@@ -164,21 +168,6 @@ async def register_certificate(
     return registered, check.warnings
 
 
-async def provision_broker(
-    management: Management,
-    channel: AbstractChannel,
-    settings: Settings,
-    organ_id: str,
-    password: str,
-) -> None:
-    """The agency's RabbitMQ user, its permissions and its two inbox queues."""
-    await management.put_user(organ_id, password, tags="")
-    await management.put_permissions(
-        settings.amqp.vhost, organ_id, names.agency_permissions(organ_id)
-    )
-    await topology.declare_inbox(channel, organ_id)
-
-
 async def add_agency(
     db: asyncpg.Connection,
     management: Management,
@@ -194,6 +183,13 @@ async def add_agency(
         raise RegistryError(
             f"agency {organ_id} is already registered; use `lienthong agency cert add` "
             "for a new certificate, or suspend/resume it"
+        )
+    if request.system is not None:
+        await systems.require(db, request.system)
+    elif await db.fetchrow(Q.system_get, organ_id) is not None:
+        raise RegistryError(
+            f"a system {organ_id} is already registered; add the agency to it with "
+            f"--system {organ_id}"
         )
     # Check every certificate before anything is created, so a refusal leaves no trace.
     trusted = await trusted_cas(db)
@@ -214,14 +210,16 @@ async def add_agency(
         home.write_public(cert_path, pki.pem(cert).encode())
         issued.append(pki.pem(cert).encode())
 
-    password = secrets.token_urlsafe(24)
-    http_token = "lt_" + secrets.token_urlsafe(32)
-    await provision_broker(management, channel, settings, organ_id, password)
-
     registered: list[RegisteredCertificate] = []
     warnings: list[str] = []
+    own: systems.SystemCredentials | None = None
     async with db.transaction():
-        await db.execute(Q.agency_insert, organ_id, name, request.legacy, token_hash(http_token))
+        if request.system is None:
+            own = await systems.add_system(
+                db, management, channel, settings, system_id=organ_id, name=name, event=False
+            )
+        system_id = request.system or organ_id
+        await db.execute(Q.agency_insert, organ_id, name, request.legacy, system_id, request.parent)
         for data in (*request.certificates, *issued):
             cert_info, cert_warnings = await register_certificate(db, organ_id, data)
             registered.append(cert_info)
@@ -231,19 +229,39 @@ async def add_agency(
             kind="agency_added",
             actor="operator",
             organ_id=organ_id,
-            payload={"name": name, "legacy_id": request.legacy},
+            payload={"name": name, "legacy_id": request.legacy, "system": system_id},
         )
     return AgencyCredentials(
         organ_id=organ_id,
         name=name,
-        amqp_user=organ_id,
-        amqp_password=password,
-        http_token=http_token,
+        system_id=system_id,
+        amqp_user=system_id,
+        amqp_password=own.amqp_password if own else None,
+        http_token=own.http_token if own else None,
+        vxp_secret=own.vxp_secret if own else None,
         certificates=tuple(registered),
         cert_path=cert_path,
         key_path=key_path,
         warnings=tuple(warnings),
     )
+
+
+async def move_agency(db: DB, organ_id: str, system_id: str) -> bool:
+    """Host the agency on another system from now on (its next delivery goes there)."""
+    if await db.fetchrow(Q.agency_get, organ_id) is None:
+        raise RegistryError(f"agency {organ_id} is not registered (see `lienthong agency list`)")
+    await systems.require(db, system_id)
+    async with db.transaction():
+        moved = await db.fetchval(Q.agency_move, organ_id, system_id) is not None
+        if moved:
+            await events.append(
+                db,
+                kind="agency_moved",
+                actor="operator",
+                organ_id=organ_id,
+                payload={"system": system_id},
+            )
+    return moved
 
 
 async def set_state(db: DB, organ_id: str, state: str, *, actor: str = "operator") -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 import uvicorn
 
-from hub import config, home, logs, receipt
+from hub import config, decision, home, logs, receipt
 from hub.broker import topology
 from hub.broker.publisher import Publisher
 from hub.config import Settings
@@ -24,7 +24,7 @@ from hub.db.migrate import migrations
 from hub.errors import ConfigError, HubError, ServiceUnavailable
 from hub.http.app import HubState, create_app
 from hub.ops import QueueWatch
-from hub.pipeline import Pipeline
+from hub.pipeline import Pipeline, utcnow
 from hub.registry_cache import RegistryCache
 from hub.revocation import CrlWatch
 from hub.seal import Sealer
@@ -93,7 +93,11 @@ async def run_hub(
         registry = RegistryCache(pool, settings.database_url, stale_crl=settings.stale_crl)
         await registry.start()
         publisher = await Publisher.open(
-            connection, lambda organ: organ in registry.snapshot.agencies
+            connection,
+            lambda out: registry.snapshot.inbox_for(
+                out.recipient, receipt=out.is_receipt, today=decision.local_date(utcnow())
+            ),
+            lambda system: system in registry.snapshot.systems,
         )
         pipeline = Pipeline(
             settings=settings,

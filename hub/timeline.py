@@ -19,9 +19,10 @@ BUSINESS = {0: "new", 1: "revoke", 2: "update", 3: "replace"}
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Viewer:
-    """Who asks: an agency (sees its own documents) or an operator (sees everything)."""
+    """Who asks: a system (sees the documents of the agencies it hosts; in version 1 the agency
+    itself) or an operator (sees everything)."""
 
-    agency: str | None
+    system: str | None
     operator: str | None = None
 
 
@@ -32,11 +33,11 @@ def _iso(value: dt.datetime | None) -> str | None:
 async def visible(db: DB, viewer: Viewer, document: Any) -> bool:
     if viewer.operator is not None:
         return True
-    if viewer.agency is None:
+    if viewer.system is None:
         return False
-    if document["sender"] == viewer.agency:
-        return True
-    return bool(await db.fetchval(Q.timeline_was_recipient, document["id"], viewer.agency))
+    return bool(
+        await db.fetchval(Q.timeline_visible, document["id"], document["sender"], viewer.system)
+    )
 
 
 async def timeline(db: DB, document_id: str, viewer: Viewer) -> dict[str, Any] | None:
@@ -53,10 +54,10 @@ async def timeline(db: DB, document_id: str, viewer: Viewer) -> dict[str, Any] |
 def _shows(p: Any, viewer: Viewer) -> bool:
     """An accepted submission is part of the document; a rejected one only *names* it (its
     From and DocumentId are what the package claimed, unverified), so it is shown to the
-    agency that submitted it and to operators, never to the agency it claimed to be from."""
+    system that submitted it and to operators, never to the agency it claimed to be from."""
     if p["outcome"] == "accepted":
         return True
-    return viewer.operator is not None or p["submitter"] == viewer.agency
+    return viewer.operator is not None or p["submitter"] == viewer.system
 
 
 async def _one(db: DB, document: Any, viewer: Viewer) -> dict[str, Any]:

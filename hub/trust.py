@@ -28,15 +28,30 @@ class RegisteredCert:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Closure:
+    """An identifier change (QĐ 09/2025/QĐ-TTg): the OrganId closed on ``on``."""
+
+    successor: str
+    on: dt.date
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Snapshot:
-    """The registry as the hub last read it."""
+    """The registry as the hub last read it (:mod:`hub.registry_cache` keeps it current,
+    changing these mappings in place)."""
 
     agencies: Mapping[str, str] = field(default_factory=dict)
     """OrganId → state (``active`` or ``suspended``)."""
+    hosts: Mapping[str, str] = field(default_factory=dict)
+    """OrganId → the system that hosts it (version 1: the agency itself)."""
+    systems: Mapping[str, str] = field(default_factory=dict)
+    """System id → state (``active`` or ``suspended``)."""
+    closures: Mapping[str, Closure] = field(default_factory=dict)
+    """Closed OrganIds (from their closing date on) and their successors."""
     certificates: Mapping[bytes, RegisteredCert] = field(default_factory=dict)
     trusted: Mapping[bytes, x509.Certificate] = field(default_factory=dict)
-    revoked: frozenset[tuple[bytes, int]] = frozenset()
-    """(CA fingerprint, serial) of revoked certificates."""
+    revoked: Mapping[bytes, frozenset[int]] = field(default_factory=dict)
+    """CA fingerprint → serials of the certificates its CRLs revoke."""
     crl_next_update: Mapping[bytes, dt.datetime | None] = field(default_factory=dict)
     """CA fingerprint → when its latest loaded CRL says the next one is due (CAs with a CRL)."""
     stale_crl: str = "refuse"
@@ -50,6 +65,48 @@ class Snapshot:
 
     def is_registered(self, organ_id: str) -> bool:
         return organ_id in self.agencies
+
+    def is_revoked(self, ca_fingerprint: bytes, serial: int) -> bool:
+        return serial in self.revoked.get(ca_fingerprint, ())
+
+    def system_of(self, organ_id: str) -> str | None:
+        return self.hosts.get(organ_id)
+
+    def closed(self, organ_id: str, today: dt.date) -> Closure | None:
+        """The closure in force for ``organ_id`` today, resolved to the last successor of a
+        chain of closures (a cycle, which the registry refuses, ends the chain)."""
+        closure = self.closures.get(organ_id)
+        if closure is None or closure.on > today:
+            return None
+        seen = {organ_id}
+        final = closure.successor
+        while final not in seen:
+            seen.add(final)
+            following = self.closures.get(final)
+            if following is None or following.on > today:
+                break
+            final = following.successor
+        return Closure(successor=final, on=closure.on)
+
+    def inbox_for(self, recipient: str, *, receipt: bool, today: dt.date) -> str | None:
+        """The system whose inbox a delivery goes to: for a receipt, the submitter itself (a
+        system id, or a broker user that is none); otherwise the system hosting the recipient
+        now — or, once the recipient is closed, its successor's (nothing is left undelivered
+        by an identifier change). None for an OrganId the registry does not know."""
+        if receipt:
+            return recipient
+        closure = self.closed(recipient, today)
+        return self.hosts.get(closure.successor if closure is not None else recipient)
+
+    def state_of(self, organ_id: str) -> str | None:
+        """``suspended`` when the agency or its system is; None when not registered."""
+        state = self.agencies.get(organ_id)
+        if state is None:
+            return None
+        system = self.hosts.get(organ_id)
+        if state == "suspended" or (system is not None and self.systems.get(system) == "suspended"):
+            return "suspended"
+        return "active"
 
 
 def check_signer(cert: x509.Certificate, snapshot: Snapshot, now: dt.datetime) -> str:
@@ -88,7 +145,7 @@ def check_signer(cert: x509.Certificate, snapshot: Snapshot, now: dt.datetime) -
             f"signer certificate {subject} expired on {registered.not_after:%Y-%m-%d %H:%M}Z; "
             "sign with the agency's current certificate",
         )
-    if (registered.ca_fingerprint, registered.serial) in snapshot.revoked:
+    if snapshot.is_revoked(registered.ca_fingerprint, registered.serial):
         raise PackageRejected(
             Code.CERT_REVOKED,
             f"signer certificate {subject} (serial {registered.serial:x}) is revoked by its CA",
@@ -104,33 +161,86 @@ def check_signer(cert: x509.Certificate, snapshot: Snapshot, now: dt.datetime) -
     return registered.owner
 
 
-def bind_sender(*, claimed: str, submitter: str, owner: str, snapshot: Snapshot) -> None:
-    """From/OrganId, the broker user (or gateway token) and the certificate owner must agree."""
-    if claimed != submitter:
+def bind_sender(
+    *, claimed: str, submitter: str, owner: str, snapshot: Snapshot, today: dt.date
+) -> None:
+    """The authenticated system (broker user, gateway token, national-SDK system id) must host
+    From/OrganId, and the signing certificate must be registered to that OrganId; then the
+    sender must be open (not closed by an identifier change) and active."""
+    host = snapshot.system_of(claimed)
+    if host is None:
+        raise PackageRejected(Code.SENDER_MISMATCH, f"{claimed} is not a registered agency")
+    if host != submitter:
+        hosted = "" if host == claimed else f", which system {host} hosts,"
         raise PackageRejected(
             Code.SENDER_MISMATCH,
-            f"the package says it is from {claimed} but was submitted by {submitter}; an agency "
-            "submits only its own packages",
+            f"the package says it is from {claimed}{hosted} but was submitted by {submitter}; "
+            "a system submits only the packages of the agencies it hosts",
         )
     if owner != claimed:
         raise PackageRejected(
             Code.SENDER_MISMATCH,
             f"the package says it is from {claimed} but is signed with a certificate registered "
-            f"to {owner}",
+            f"to {owner} (submitted by {submitter})",
         )
-    state = snapshot.agencies.get(claimed)
-    if state is None:
-        raise PackageRejected(Code.SENDER_MISMATCH, f"{claimed} is not a registered agency")
-    if state == "suspended":
+    closure = snapshot.closed(claimed, today)
+    if closure is not None:
+        raise PackageRejected(
+            Code.SENDER_CLOSED,
+            f"{claimed} was closed on {closure.on:%Y-%m-%d} by an identifier change "
+            f"(QĐ 09/2025/QĐ-TTg); its successor is {closure.successor}: send as "
+            f"{closure.successor}",
+        )
+    if snapshot.state_of(claimed) == "suspended":
+        which = (
+            f"agency {claimed}"
+            if snapshot.agencies.get(claimed) == "suspended"
+            else f"system {host}, which hosts {claimed},"
+        )
         raise PackageRejected(
             Code.SENDER_SUSPENDED,
-            f"agency {claimed} is suspended: the hub takes no new submissions from it; "
+            f"{which} is suspended: the hub takes no new submissions from it; "
             "contact the hub's operators",
         )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Addressed:
+    """Who gets a package: each recipient as resolved, and the closed ids it was sent to."""
+
+    recipients: tuple[str, ...]
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    """Successor → the closed OrganId the package named (``x-addressed-to``)."""
+    note: str = ""
+    """For the receipt's Detail: which closed ids went to which successors."""
+
+
+def resolve_recipients(recipients: Iterable[str], snapshot: Snapshot, today: dt.date) -> Addressed:
+    """Closed recipients replaced by their (last) successor, then :func:`check_recipients`."""
+    resolved: list[str] = []
+    aliases: dict[str, str] = {}
+    notes: list[str] = []
+    for recipient in dict.fromkeys(recipients):
+        closure = snapshot.closed(recipient, today)
+        if closure is None:
+            resolved.append(recipient)
+        else:
+            resolved.append(closure.successor)
+            aliases.setdefault(closure.successor, recipient)
+            notes.append(
+                f"{recipient} was closed on {closure.on:%Y-%m-%d}: delivered to its successor "
+                f"{closure.successor}"
+            )
+    final = tuple(dict.fromkeys(resolved))
+    check_recipients(final, snapshot)
+    return Addressed(
+        recipients=final, aliases=aliases, note="; ".join(notes) and "; " + "; ".join(notes)
+    )
+
+
 def check_recipients(recipients: Iterable[str], snapshot: Snapshot) -> None:
-    """Every recipient registered (``RECIPIENT_UNKNOWN`` for all of them first), then active."""
+    """Every recipient registered (``RECIPIENT_UNKNOWN`` for all of them first), then active
+    (an agency whose system is suspended counts as suspended)."""
     wanted = list(dict.fromkeys(recipients))
     unknown = [r for r in wanted if r not in snapshot.agencies]
     if unknown:
@@ -138,7 +248,7 @@ def check_recipients(recipients: Iterable[str], snapshot: Snapshot) -> None:
             Code.RECIPIENT_UNKNOWN,
             f"recipient(s) {', '.join(unknown)} are not registered with this hub; check To/OrganId",
         )
-    suspended = [r for r in wanted if snapshot.agencies[r] == "suspended"]
+    suspended = [r for r in wanted if snapshot.state_of(r) == "suspended"]
     if suspended:
         raise PackageRejected(
             Code.RECIPIENT_SUSPENDED,

@@ -29,7 +29,7 @@ from adapters.sdk import (
     build_status,
 )
 from adapters.sdk.items import Receipt
-from hub import home, pki, registry
+from hub import home, pki, registry, systems
 from hub.broker import names
 from hub.config import Settings
 from hub.server import ServeOptions, run_hub
@@ -48,6 +48,11 @@ class Agency:
     @property
     def org(self) -> Organization:
         return Organization(organ_id=self.organ_id, name=f"agency {self.organ_id}")
+
+    @property
+    def system(self) -> str:
+        """The system it connects as (version 1: itself)."""
+        return self.credentials.system_id
 
 
 parse_receipt = Receipt.parse
@@ -69,14 +74,40 @@ class World:
     kept: dict[str, list[AbstractIncomingMessage]] = field(default_factory=dict)
     """Messages read while waiting for receipts, kept for the test to look at."""
 
-    async def agency(self, organ_id: str, **options: Any) -> Agency:
+    async def system(self, system_id: str) -> systems.SystemCredentials:
+        """A connected system (its broker user is removed after the test)."""
+        self.broker_users.append(system_id)
+        async with self.session.db.transaction():
+            return await systems.add_system(
+                self.session.db,
+                self.session.management,
+                self.session.channel,
+                self.settings,
+                system_id=system_id,
+                name=f"system {system_id}",
+            )
+
+    async def agency(
+        self, organ_id: str, *, host: systems.SystemCredentials | None = None, **options: Any
+    ) -> Agency:
+        """An agency with a key and certificate; with ``host``, hosted by that system (and
+        connecting with its credentials), else its own system (version 1)."""
         request = registry.AgencyRequest(
-            organ_id=organ_id, name=f"agency {organ_id}", issue=True, **options
+            organ_id=organ_id,
+            name=f"agency {organ_id}",
+            issue=True,
+            system=host.system_id if host else None,
+            **options,
         )
-        self.broker_users.append(organ_id)
+        if host is None:
+            self.broker_users.append(organ_id)
         credentials = await registry.add_agency(
             self.session.db, self.session.management, self.session.channel, self.settings, request
         )
+        if host is not None:  # it connects as the system that hosts it
+            credentials = replace(
+                credentials, amqp_password=host.amqp_password, http_token=host.http_token
+            )
         assert credentials.key_path and credentials.cert_path
         agency = Agency(
             organ_id=organ_id,
@@ -162,7 +193,7 @@ class World:
                 aio_pika.Message(
                     body,
                     message_id=message_id,
-                    user_id=agency.organ_id if user_id is True else (user_id or None),
+                    user_id=agency.system if user_id is True else (user_id or None),
                     content_type="application/xml",
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 ),
@@ -180,11 +211,9 @@ class World:
         channel = await connection.channel()
         queues = []
         if urgent in (None, True):
-            queues.append(
-                await channel.get_queue(names.urgent_inbox(agency.organ_id), ensure=False)
-            )
+            queues.append(await channel.get_queue(names.urgent_inbox(agency.system), ensure=False))
         if urgent in (None, False):
-            queues.append(await channel.get_queue(names.inbox(agency.organ_id), ensure=False))
+            queues.append(await channel.get_queue(names.inbox(agency.system), ensure=False))
         found: list[AbstractIncomingMessage] = []
         quiet_since = asyncio.get_running_loop().time()
         while asyncio.get_running_loop().time() - quiet_since < wait:

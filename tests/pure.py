@@ -39,6 +39,8 @@ class Keys:
         fp = pki.fingerprint(self.cert)
         return trust.Snapshot(
             agencies={SENDER: "active", RECIPIENT: "active"},
+            hosts={SENDER: SENDER, RECIPIENT: RECIPIENT},
+            systems={SENDER: "active", RECIPIENT: "active"},
             certificates={
                 fp: trust.RegisteredCert(
                     fingerprint=fp,

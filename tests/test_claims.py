@@ -33,14 +33,14 @@ async def test_a_forged_rejection_is_not_in_the_victims_timeline(world: World, s
 
     db = world.session.db
     seen_by_victim = await timeline.timeline(
-        db, document_id, timeline.Viewer(agency=victim.organ_id)
+        db, document_id, timeline.Viewer(system=victim.organ_id)
     )
     assert seen_by_victim is not None
     events = seen_by_victim["documents"][0]["events"]
     assert [e for e in events if e["event"] == "rejected"] == []
 
     seen_by_operator = await timeline.timeline(
-        db, document_id, timeline.Viewer(agency=None, operator="op")
+        db, document_id, timeline.Viewer(system=None, operator="op")
     )
     assert seen_by_operator is not None
     rejected = [e for e in seen_by_operator["documents"][0]["events"] if e["event"] == "rejected"]

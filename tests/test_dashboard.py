@@ -99,8 +99,18 @@ async def test_an_operator_signs_in_follows_a_document_requeues_and_suspends(
         await expect(page.locator("#events [data-event=delivered]")).to_be_visible(timeout=15000)
         await shot(page, "5-requeued-delivered")
 
+        # the agency tree (one level at a time) and an agency's place in it: its system
+        await page.goto(f"{base}/#/agencies")
+        await expect(page.locator("#tree")).to_contain_text(sender.organ_id)
+        await page.fill("#tree-search input[name=q]", sender.organ_id)
+        await page.click("#tree-search button[type=submit]")
+        await expect(page.locator("#tree")).to_contain_text(sender.organ_id)
+        await expect(page.locator("#tree")).not_to_contain_text(recipient.organ_id)
+        await shot(page, "5b-agency-tree")
+
         # suspend the sender from its agency page; its next submission is refused
         await page.goto(f"{base}/#/agency/{sender.organ_id}")
+        await expect(page.locator("#system")).to_have_text(sender.organ_id)
         await page.click("#suspend")
         await expect(page.locator("#state")).to_have_text("suspended")
         await shot(page, "6-agency-suspended")

@@ -16,6 +16,7 @@ from hub.config import Settings
 from hub.db import Q
 from hub.errors import CertificateRefused, Code, RegistryError
 from hub.session import Session, open_session
+from hub.tokens import token_hash
 
 
 @pytest.fixture
@@ -60,9 +61,11 @@ async def test_add_provisions_user_permissions_inboxes_and_certificate(session, 
     certs = await session.db.fetch(Q.certificate_list_for_agency, organ)
     assert [c["fingerprint"].hex() for c in certs] == [credentials.certificates[0].fingerprint]
     # the token is stored hashed, never in clear
-    assert await session.db.fetchrow(Q.agency_by_token, registry.token_hash(credentials.http_token))
+    # (version 2: the token is the agency's own system's, system id = OrganId)
+    found = await session.db.fetchrow(Q.system_by_token, token_hash(credentials.http_token))
+    assert found["system_id"] == organ
     stored = await session.db.fetchval(
-        "SELECT http_token_hash FROM agency WHERE organ_id = $1", organ
+        "SELECT http_token_hash FROM system WHERE system_id = $1", organ
     )
     assert credentials.http_token.encode() not in stored
 

@@ -19,7 +19,7 @@ import datetime as dt
 import itertools
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -44,6 +44,9 @@ from hub.signature import DS_NS
 from hub.signing import sign_package
 
 SUBMIT_EXCHANGE = "lienthong.submit"
+RECIPIENT_HEADER = "x-recipient"
+ADDRESSED_TO_HEADER = "x-addressed-to"
+EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 ARRIVED = "01"
 
 
@@ -51,9 +54,30 @@ class SendTimeout(TimeoutError):
     """No receipt from the hub in time (the submission may still be processed)."""
 
 
+def _sender_of(data: bytes) -> str:
+    """From/OrganId of an unsigned package (to pick the key that signs it); "" if unreadable."""
+    try:
+        root = etree.fromstring(
+            data, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+        )
+    except etree.XMLSyntaxError:
+        return ""
+    found = root.find(
+        f"{{{EDXML_NS}}}edXMLEnvelope/{{{EDXML_NS}}}edXMLHeader/"
+        f"{{{EDXML_NS}}}MessageHeader/{{{EDXML_NS}}}From/{{{EDXML_NS}}}OrganId"
+    )
+    return "".join(str(t) for t in found.itertext()).strip() if found is not None else ""
+
+
+def _recipient_of(message: AbstractIncomingMessage) -> str | None:
+    value = (message.headers or {}).get(RECIPIENT_HEADER)
+    return str(value) if value is not None else None
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EndpointConfig:
     organ_id: str
+    """The agency this endpoint speaks for by default (statuses, ``send`` without a sender)."""
     amqp_url: str
     key_path: Path | None = None
     cert_path: Path | None = None
@@ -62,6 +86,14 @@ class EndpointConfig:
     auto_arrived: bool = True
     """Send 01 (đã đến) when a new document is handed to the application."""
     receipt_timeout: float = 30.0
+    system_id: str | None = None
+    """The connected system (its broker user and inboxes); None: the agency is its own system."""
+    agency_keys: Mapping[str, tuple[Path, Path]] = field(default_factory=dict)
+    """Other agencies the system hosts: OrganId → (key, certificate) to sign their packages."""
+
+    @property
+    def system(self) -> str:
+        return self.system_id or self.organ_id
 
     @classmethod
     def from_credentials(
@@ -75,9 +107,16 @@ class EndpointConfig:
     ) -> EndpointConfig:
         """From the JSON object that ``lienthong agency add --json`` prints."""
         data = json.loads(Path(path).read_text())
+        if "amqp_password" not in data:
+            raise ValueError(
+                f"{path} holds no broker password: agency {data.get('organ_id')} is hosted by "
+                f"system {data.get('system_id')}; connect with that system's credentials "
+                "(`lienthong system add --json`) and organ_id set to the agency"
+            )
         url = f"amqp://{data['amqp_user']}:{data['amqp_password']}@{host}:{port}/{vhost}"
         return cls(
             organ_id=data["organ_id"],
+            system_id=data.get("system_id"),
             amqp_url=url,
             key_path=Path(data["key_path"]) if data.get("key_path") else None,
             cert_path=Path(data["cert_path"]) if data.get("cert_path") else None,
@@ -98,6 +137,10 @@ class Endpoint:
     seen: SeenStore
     signer: _Signer | None
     trusted: list[x509.Certificate]
+    signers: dict[str, _Signer] = field(default_factory=dict)
+    """The hosted agencies' keys (the default agency's is ``signer``)."""
+    _held: list[tuple[int, int, AbstractIncomingMessage]] = field(default_factory=list)
+    """Messages for another agency than an ``inbox(recipient=…)`` asked for, kept in order."""
     _local: asyncio.PriorityQueue[tuple[int, int, AbstractIncomingMessage]] = field(
         default_factory=asyncio.PriorityQueue
     )
@@ -111,23 +154,29 @@ class Endpoint:
     async def connect(cls, config: EndpointConfig) -> Endpoint:
         connection = await aio_pika.connect_robust(
             config.amqp_url,
-            client_properties={"connection_name": f"lienthong-sdk-{config.organ_id}"},
+            client_properties={"connection_name": f"lienthong-sdk-{config.system}"},
         )
+
+        def load(key_path: Path, cert_path: Path) -> _Signer:
+            return _Signer(
+                key=pki.load_private_key(key_path.read_bytes()),
+                cert=x509.load_pem_x509_certificate(cert_path.read_bytes()),
+            )
+
         signer = None
         if config.key_path is not None and config.cert_path is not None:
-            signer = _Signer(
-                key=pki.load_private_key(config.key_path.read_bytes()),
-                cert=x509.load_pem_x509_certificate(config.cert_path.read_bytes()),
-            )
+            signer = load(config.key_path, config.cert_path)
+        signers = {organ: load(*paths) for organ, paths in config.agency_keys.items()}
         trusted = [
             c for p in config.trusted_ca_paths for c in pki.load_certificates(p.read_bytes())
         ]
         endpoint = cls(
             config=config,
             connection=connection,
-            seen=SeenStore(config.state_dir / f"{config.organ_id}.seen.sqlite"),
+            seen=SeenStore(config.state_dir / f"{config.system}.seen.sqlite"),
             signer=signer,
             trusted=trusted,
+            signers=signers,
         )
         await endpoint._start_consuming()
         return endpoint
@@ -158,8 +207,8 @@ class Endpoint:
         self._channel = await self.connection.channel()
         await self._channel.set_qos(prefetch_count=64)
         for rank, name in (
-            (0, f"lienthong.inbox.{self.config.organ_id}.urgent"),
-            (1, f"lienthong.inbox.{self.config.organ_id}"),
+            (0, f"lienthong.inbox.{self.config.system}.urgent"),
+            (1, f"lienthong.inbox.{self.config.system}"),
         ):
             queue = await self._channel.get_queue(name, ensure=False)
 
@@ -184,18 +233,26 @@ class Endpoint:
     # --- sending -------------------------------------------------------------------------
 
     def _sign(self, data: bytes) -> bytes:
-        """Sign an unsigned package with the agency's key; a signed one is sent as it is."""
+        """Sign an unsigned package with its sender's key (From/OrganId: the default agency's
+        ``key_path``, or a hosted agency's in ``agency_keys``); a signed one is sent as it is."""
         if DS_NS.encode() in data:
             return data
-        if self.signer is None:
-            raise ValueError("the package is not signed and no key is configured (key_path)")
-        return sign_package(data, self.signer.key, self.signer.cert)
+        sender = _sender_of(data)
+        signer = self.signers.get(sender) or (
+            self.signer if sender in (self.config.organ_id, "") else None
+        )
+        if signer is None:
+            raise ValueError(
+                f"the package is not signed and no key is configured for {sender or 'its sender'} "
+                "(key_path, or agency_keys for another hosted agency)"
+            )
+        return sign_package(data, signer.key, signer.cert)
 
     async def submit(
         self, data: bytes, *, kind: str = "edoc", message_id: str | None = None
     ) -> str:
         """Publish a package (signing it first if it is unsigned); returns its message_id."""
-        message_id = message_id or f"{self.config.organ_id}-{uuid.uuid4().hex}"
+        message_id = message_id or f"{self.config.system}-{uuid.uuid4().hex}"
         body = self._sign(data)
         channel = await self.connection.channel(publisher_confirms=True)
         try:
@@ -204,7 +261,7 @@ class Endpoint:
                 aio_pika.Message(
                     body,
                     message_id=message_id,
-                    user_id=self.config.organ_id,
+                    user_id=self.config.system,
                     content_type="application/xml",
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 ),
@@ -229,7 +286,7 @@ class Endpoint:
             data, kind = build_status(package), "status"
         else:
             data, kind = package, kind or "edoc"
-        message_id = message_id or f"{self.config.organ_id}-{uuid.uuid4().hex}"
+        message_id = message_id or f"{self.config.system}-{uuid.uuid4().hex}"
         waiter: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
         self._waiting[message_id] = waiter
         try:
@@ -250,13 +307,17 @@ class Endpoint:
         description: str | None = None,
         staff: str | None = None,
         timeout: float | None = None,
+        author: str | None = None,
     ) -> Receipt:
-        """Send a signed status (01 … 06, 13, 15, 16) about a document."""
+        """Send a signed status (01 … 06, 13, 15, 16) about a document, as ``author`` (by
+        default the agency the document was for, or the endpoint's own agency)."""
         sender, document_id = (
             (document.sender, document.document_id) if isinstance(document, Document) else document
         )
+        if author is None and isinstance(document, Document) and document.recipient:
+            author = document.recipient
         spec = StatusSpec(
-            sender=Organization(organ_id=self.config.organ_id),
+            sender=Organization(organ_id=author or self.config.organ_id),
             document_sender=sender,
             document_id=document_id,
             status_code=code,
@@ -264,6 +325,11 @@ class Endpoint:
             staff=staff,
         )
         return await self.send(spec, timeout=timeout)
+
+    def _can_sign(self, organ: str | None) -> bool:
+        if organ is not None and organ in self.signers:
+            return True
+        return self.signer is not None and organ in (None, self.config.organ_id)
 
     # --- receiving -----------------------------------------------------------------------
 
@@ -309,12 +375,14 @@ class Endpoint:
 
     def _item(self, message: AbstractIncomingMessage, urgent: bool) -> Item:
         message_id = message.message_id or ""
+        recipient = _recipient_of(message)
         if message.type == "receipt":
-            return Receipt.parse(message.body)
+            return Receipt.parse(message.body, recipient=recipient)
         if message.type == "status":
-            return Status.parse(message_id, message.body)
+            return Status.parse(message_id, message.body, recipient=recipient)
         accepted_at = message.timestamp.replace(tzinfo=dt.UTC) if message.timestamp else None
         signed, problem = self._verify(message.body, accepted_at=accepted_at)
+        addressed = (message.headers or {}).get(ADDRESSED_TO_HEADER)
         return Document.parse(
             message_id,
             message.body,
@@ -322,16 +390,39 @@ class Endpoint:
             verified=signed is not None,
             problem=problem,
             signed_root=signed,
+            recipient=recipient,
+            addressed_to=str(addressed) if addressed is not None else None,
         )
 
-    async def inbox(self, *, idle_timeout: float | None = None) -> AsyncIterator[Item]:
-        """Documents, statuses and receipts (urgent first), each once. Ends after
-        ``idle_timeout`` seconds with nothing new (never, when ``None``)."""
+    async def _next(
+        self, recipient: str | None, idle_timeout: float | None
+    ) -> tuple[int, AbstractIncomingMessage] | None:
+        """The next message (for ``recipient`` only, when given; others are held back for a
+        later call, in their order), or None after ``idle_timeout`` seconds of nothing."""
+        for index, (rank, _, message) in enumerate(self._held):
+            if recipient is None or _recipient_of(message) == recipient:
+                del self._held[index]
+                return rank, message
         while True:
             try:
-                rank, _, message = await asyncio.wait_for(self._local.get(), idle_timeout)
+                entry = await asyncio.wait_for(self._local.get(), idle_timeout)
             except TimeoutError:
+                return None
+            if recipient is None or _recipient_of(entry[2]) == recipient:
+                return entry[0], entry[2]
+            self._held.append(entry)
+
+    async def inbox(
+        self, *, idle_timeout: float | None = None, recipient: str | None = None
+    ) -> AsyncIterator[Item]:
+        """Documents, statuses and receipts (urgent first), each once, each saying which
+        hosted agency it is for (``item.recipient``); with ``recipient``, only that agency's.
+        Ends after ``idle_timeout`` seconds with nothing new (never, when ``None``)."""
+        while True:
+            found = await self._next(recipient, idle_timeout)
+            if found is None:
                 return
+            rank, message = found
             message_id = message.message_id or ""
             if message_id in self.seen:
                 with contextlib.suppress(Exception):
@@ -342,7 +433,7 @@ class Endpoint:
                 isinstance(item, Document)
                 and self.config.auto_arrived
                 and item.business_type in (0, 3)
-                and self.signer is not None
+                and self._can_sign(item.recipient)
             ):
                 with contextlib.suppress(SendTimeout):
                     await self.report(item, ARRIVED, description="Đã đến (tự động)")

@@ -22,16 +22,19 @@ class Receipt:
     code: str | None
     detail: str
     xml: bytes
+    recipient: str | None = None
+    """``x-recipient``: the submitting agency as the package named it (None if unreadable)."""
 
     @property
     def accepted(self) -> bool:
         return self.outcome == "accepted"
 
     @classmethod
-    def parse(cls, xml: bytes) -> Receipt:
+    def parse(cls, xml: bytes, *, recipient: str | None = None) -> Receipt:
         root = etree.fromstring(xml, _parser())
         ns = {"r": RECEIPT_NS}
         return cls(
+            recipient=recipient,
             message_id=root.findtext("r:MessageId", namespaces=ns) or "",
             document_id=root.findtext("r:DocumentId", namespaces=ns),
             outcome=root.findtext("r:Outcome", namespaces=ns) or "",
@@ -64,6 +67,10 @@ class Document:
     verified: bool
     """Whether the SDK verified the sender's signature against the CAs it trusts."""
     problem: str | None = None
+    recipient: str | None = None
+    """``x-recipient``: which of the agencies the system hosts the document is for."""
+    addressed_to: str | None = None
+    """``x-addressed-to``: the closed OrganId the package named, when it came to its successor."""
 
     @classmethod
     def parse(
@@ -75,6 +82,8 @@ class Document:
         verified: bool,
         problem: str | None,
         signed_root: etree._Element | None = None,
+        recipient: str | None = None,
+        addressed_to: str | None = None,
     ) -> Document:
         """``signed_root``: what verification returned (read instead of the bytes)."""
         root = signed_root if signed_root is not None else etree.fromstring(body, _parser())
@@ -95,6 +104,8 @@ class Document:
             body=body,
             verified=verified,
             problem=problem,
+            recipient=recipient,
+            addressed_to=addressed_to,
         )
 
 
@@ -109,9 +120,11 @@ class Status:
     code: str
     description: str | None
     body: bytes
+    recipient: str | None = None
+    """``x-recipient``: which hosted agency the status is for."""
 
     @classmethod
-    def parse(cls, message_id: str, body: bytes) -> Status:
+    def parse(cls, message_id: str, body: bytes, *, recipient: str | None = None) -> Status:
         root = etree.fromstring(body, _parser())
         e = f"{{{NS}}}"
         header = root.find(f"{e}edXMLEnvelope/{e}edXMLHeader/{e}MessageHeader")
@@ -124,6 +137,7 @@ class Status:
             code=(header.findtext(f"{e}StatusCode") or "").strip(),
             description=header.findtext(f"{e}Description"),
             body=body,
+            recipient=recipient,
         )
 
 

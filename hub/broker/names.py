@@ -25,9 +25,9 @@ def inbox_key(organ_id: str, *, urgent: bool) -> str:
     return f"{organ_id}.urgent" if urgent else organ_id
 
 
-def agency_permissions(organ_id: str) -> dict[str, str]:
+def system_permissions(system_id: str) -> dict[str, str]:
     """Least privilege: write to ``lienthong.submit``, read its own inboxes, configure nothing."""
-    own = re.escape(inbox(organ_id))
+    own = re.escape(inbox(system_id))
     return {
         "configure": "^$",
         "write": f"^{re.escape(SUBMIT_EXCHANGE)}$",
@@ -45,3 +45,7 @@ KIND_HEADER = "x-lienthong-kind"
 RECEIVED_HEADER = "x-lienthong-received"
 REASON_HEADER = "x-lienthong-reason"
 DOCUMENT_HEADER = "x-document-id"
+RECIPIENT_HEADER = "x-recipient"
+"""Version 2: the OrganId an inbox message is for (a system hosts many agencies)."""
+ADDRESSED_TO_HEADER = "x-addressed-to"
+"""Version 2: the closed OrganId a package named, when it went to the successor."""

@@ -14,7 +14,11 @@ from hub.records import Outbound
 
 
 class Unroutable(Exception):
-    """No inbox is bound for the recipient (not a registered agency)."""
+    """No inbox is bound for the recipient (not a registered agency or system)."""
+
+
+Route = Callable[[Outbound], "str | None"]
+"""The system whose inbox a delivery goes to (by the live registry), or None if none."""
 
 
 class Publisher:
@@ -22,25 +26,34 @@ class Publisher:
         self,
         channel: AbstractChannel,
         exchange: AbstractExchange,
-        is_agency: Callable[[str], bool],
+        route: Route,
+        is_system: Callable[[str], bool],
     ) -> None:
         self._channel = channel
         self._exchange = exchange
-        self._is_agency = is_agency
+        self._route = route
+        self._is_system = is_system
 
     @classmethod
     async def open(
-        cls, connection: aio_pika.abc.AbstractRobustConnection, is_agency: Callable[[str], bool]
+        cls,
+        connection: aio_pika.abc.AbstractRobustConnection,
+        route: Route,
+        is_system: Callable[[str], bool],
     ) -> Publisher:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         exchange = await channel.get_exchange(names.DELIVER_EXCHANGE, ensure=True)
-        return cls(channel, exchange, is_agency)
+        return cls(channel, exchange, route, is_system)
 
     @staticmethod
     def message(out: Outbound) -> aio_pika.Message:
         headers: dict[str, FieldValue] = {}
         if out.document_id is not None:
             headers[names.DOCUMENT_HEADER] = out.document_id
+        if out.for_agency is not None:
+            headers[names.RECIPIENT_HEADER] = out.for_agency
+        if out.addressed_to is not None:
+            headers[names.ADDRESSED_TO_HEADER] = out.addressed_to
         return aio_pika.Message(
             out.body,
             message_id=out.message_id,
@@ -53,23 +66,24 @@ class Publisher:
         )
 
     async def publish(self, out: Outbound) -> None:
-        """Publish and wait for the broker's confirm; re-declare a missing inbox once."""
+        """Publish into the inbox of the system hosting the recipient, and wait for the
+        broker's confirm; re-declare a missing inbox once."""
+        system = self._route(out)
+        if system is None:
+            raise Unroutable(f"{out.recipient} is not a registered agency or system: no inbox")
+        key = names.inbox_key(system, urgent=out.urgent)
         try:
-            await self._exchange.publish(
-                self.message(out), routing_key=out.routing_key, mandatory=True
-            )
+            await self._exchange.publish(self.message(out), routing_key=key, mandatory=True)
         except aio_pika.exceptions.DeliveryError as exc:
             if exc.message is None:  # nacked by the broker: let the caller retry
                 raise
-            if not self._is_agency(out.recipient):
-                raise Unroutable(f"{out.recipient} is not a registered agency: no inbox") from exc
-            await topology.declare_inbox(self._channel, out.recipient)
+            if not self._is_system(system):
+                raise Unroutable(f"{system} is not a registered system: no inbox") from exc
+            await topology.declare_inbox(self._channel, system)
             try:
-                await self._exchange.publish(
-                    self.message(out), routing_key=out.routing_key, mandatory=True
-                )
+                await self._exchange.publish(self.message(out), routing_key=key, mandatory=True)
             except aio_pika.exceptions.DeliveryError as again:
-                raise Unroutable(f"no inbox for {out.recipient}") from again
+                raise Unroutable(f"no inbox for system {system}") from again
 
     async def close(self) -> None:
         await self._channel.close()

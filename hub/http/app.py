@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import __version__
 from hub.db import Q
-from hub.http import documents, gateway, ops, problems
+from hub.http import directory, documents, gateway, ops, problems
 from hub.pipeline import Pipeline
 from hub.records import Recorded
 
@@ -71,6 +71,7 @@ def create_app(state: HubState) -> FastAPI:
 
     problems.install(app)
     app.include_router(documents.router)
+    app.include_router(directory.router)
     app.include_router(gateway.router)
     app.include_router(ops.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,4 +1,4 @@
-"""Bearer tokens: an agency's gateway token, or an operator's token."""
+"""Bearer tokens: a system's gateway token, or an operator's token."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from fastapi import Depends, Request
 
 from hub.db import Q
 from hub.http.problems import Problem
-from hub.registry import token_hash
+from hub.tokens import token_hash
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Caller:
-    agency: str | None = None
-    agency_state: str | None = None
+    system: str | None = None
+    """The system the gateway token belongs to (in version 1, an agency that is its own)."""
+    system_state: str | None = None
     operator: str | None = None
     role: str | None = None
 
@@ -27,9 +28,9 @@ async def caller(request: Request) -> Caller:
         raise Problem(401, "Unauthorized", "send Authorization: Bearer <token>")
     digest = token_hash(token.strip())
     pool = request.app.state.hub.pipeline.pool
-    agency = await pool.fetchrow(Q.agency_by_token, digest)
-    if agency is not None:
-        return Caller(agency=agency["organ_id"], agency_state=agency["state"])
+    system = await pool.fetchrow(Q.system_by_token, digest)
+    if system is not None:
+        return Caller(system=system["system_id"], system_state=system["state"])
     operator = await pool.fetchrow(Q.operator_by_token, digest)
     if operator is not None:
         return Caller(operator=operator["name"], role=operator["role"])
@@ -39,13 +40,11 @@ async def caller(request: Request) -> Caller:
 Authenticated = Annotated[Caller, Depends(caller)]
 
 
-async def agency_caller(request: Request) -> Caller:
+async def system_caller(request: Request) -> Caller:
     found = await caller(request)
-    if found.agency is None:
-        raise Problem(
-            403, "Forbidden", "this route is for agencies (use an agency's gateway token)"
-        )
+    if found.system is None:
+        raise Problem(403, "Forbidden", "this route is for systems (use a system's gateway token)")
     return found
 
 
-AgencyCaller = Annotated[Caller, Depends(agency_caller)]
+SystemCaller = Annotated[Caller, Depends(system_caller)]

@@ -28,7 +28,7 @@ async def overdue_documents(
     if not overdue:
         raise Problem(400, "Bad request", "only ?overdue=true is supported here for now")
     pool = request.app.state.hub.pipeline.pool
-    scope = None if who.operator is not None else who.agency
+    scope = None if who.operator is not None else who.system
     rows = await pool.fetch(Q.overdue_list, scope, limit, offset)
     return {
         "overdue": [
@@ -59,7 +59,7 @@ async def document_timeline(
     document_id: str, request: Request, who: Authenticated
 ) -> dict[str, Any]:
     pool = request.app.state.hub.pipeline.pool
-    viewer = timeline.Viewer(agency=who.agency, operator=who.operator)
+    viewer = timeline.Viewer(system=who.system, operator=who.operator)
     async with pool.acquire() as conn:
         found = await timeline.timeline(conn, document_id, viewer)
     if found is None:

@@ -2,14 +2,17 @@
 
 Submitting runs the same pipeline as AMQP; the agency's gateway token plays the role of the
 broker user (a package claiming another sender is ``SENDER_MISMATCH``), ``Idempotency-Key``
-the role of ``message_id``. The inbox is the agency's RabbitMQ inbox: reading it takes waiting
-messages off the queues into a table, where they stay until the agency acknowledges them.
+the role of ``message_id``. The inbox is the system's RabbitMQ inbox: reading it takes waiting
+messages off the queues into a table, where they stay until the system acknowledges them; each
+says which hosted agency it is for (``x-recipient``). The token is a system's (version 1: the
+agency's own system), so a package is accepted from any agency the system hosts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -18,7 +21,7 @@ from fastapi.responses import JSONResponse
 from hub.broker import names
 from hub.db import Q
 from hub.decision import Submission
-from hub.http.auth import AgencyCaller
+from hub.http.auth import SystemCaller
 from hub.http.problems import Problem
 from hub.schema import Kind
 
@@ -102,11 +105,11 @@ async def _submit(
 )
 async def submit_document(
     request: Request,
-    who: AgencyCaller,
+    who: SystemCaller,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
-    assert who.agency is not None
-    return await _submit(request, who.agency, Kind.EDOC, idempotency_key)
+    assert who.system is not None
+    return await _submit(request, who.system, Kind.EDOC, idempotency_key)
 
 
 @router.post(
@@ -117,11 +120,11 @@ async def submit_document(
 )
 async def submit_status(
     request: Request,
-    who: AgencyCaller,
+    who: SystemCaller,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
-    assert who.agency is not None
-    return await _submit(request, who.agency, Kind.STATUS, idempotency_key)
+    assert who.system is not None
+    return await _submit(request, who.system, Kind.STATUS, idempotency_key)
 
 
 @router.get(
@@ -129,44 +132,50 @@ async def submit_status(
     summary="The receipt of a submission: 202 while it is being processed, then 200",
     responses={200: {"content": {XML: {"example": RECEIPT_EXAMPLE}}}, 202: {}, 404: {}},
 )
-async def get_receipt(message_id: str, request: Request, who: AgencyCaller) -> Response:
+async def get_receipt(message_id: str, request: Request, who: SystemCaller) -> Response:
     state = _state(request)
-    xml = await state.pipeline.pool.fetchval(Q.receipt_by_message, who.agency, message_id)
+    xml = await state.pipeline.pool.fetchval(Q.receipt_by_message, who.system, message_id)
     if xml is not None:
         return Response(xml, media_type=XML)
-    if (who.agency, message_id) in state.in_flight:
+    if (who.system, message_id) in state.in_flight:
         return JSONResponse(
             {"message_id": message_id, "state": "processing"},
             status_code=202,
             headers={"Location": f"/api/v1/receipts/{message_id}", "Retry-After": "1"},
         )
-    raise Problem(404, "Not found", f"no submission {message_id!r} from {who.agency}")
+    raise Problem(404, "Not found", f"no submission {message_id!r} from {who.system}")
 
 
-async def _take_waiting(request: Request, organ_id: str, wanted: int) -> None:
-    """Move up to ``wanted`` messages from the agency's RabbitMQ inboxes into the table."""
+def _text(headers: Mapping[str, Any], name: str) -> str | None:
+    value = headers.get(name)
+    return str(value) if value is not None else None
+
+
+async def _take_waiting(request: Request, system_id: str, wanted: int) -> None:
+    """Move up to ``wanted`` messages from the system's RabbitMQ inboxes into the table."""
     state = _state(request)
     channel = await state.connection.channel()
     try:
         taken = 0
         for urgent in (True, False):
             queue = await channel.get_queue(
-                names.urgent_inbox(organ_id) if urgent else names.inbox(organ_id), ensure=False
+                names.urgent_inbox(system_id) if urgent else names.inbox(system_id), ensure=False
             )
             while taken < wanted:
                 message = await queue.get(fail=False)
                 if message is None:
                     break
                 headers = message.headers or {}
-                document_id = headers.get(names.DOCUMENT_HEADER)
                 await state.pipeline.pool.execute(
                     Q.gateway_take,
-                    organ_id,
+                    system_id,
                     message.message_id or hashlib.sha256(message.body).hexdigest(),
                     message.type or "edoc",
-                    str(document_id) if document_id is not None else None,
+                    _text(headers, names.DOCUMENT_HEADER),
                     urgent,
                     message.body,
+                    _text(headers, names.RECIPIENT_HEADER),
+                    _text(headers, names.ADDRESSED_TO_HEADER),
                 )
                 await message.ack()  # only once it is safely in the table
                 taken += 1
@@ -174,23 +183,32 @@ async def _take_waiting(request: Request, organ_id: str, wanted: int) -> None:
         await channel.close()
 
 
-@router.get("/inbox", summary="Messages waiting for this agency (urgent first), with paging")
+@router.get(
+    "/inbox",
+    summary="Messages waiting for this system (urgent first), with paging; each says which "
+    "hosted agency it is for (recipient)",
+)
 async def list_inbox(
     request: Request,
-    who: AgencyCaller,
+    who: SystemCaller,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    recipient: Annotated[
+        str | None, Query(description="only the messages for this hosted agency (OrganId)")
+    ] = None,
 ) -> dict[str, Any]:
-    assert who.agency is not None
-    await _take_waiting(request, who.agency, limit + offset)
+    assert who.system is not None
+    await _take_waiting(request, who.system, limit + offset)
     pool = _state(request).pipeline.pool
-    rows = await pool.fetch(Q.gateway_list, who.agency, limit, offset)
-    total = await pool.fetchval(Q.gateway_count, who.agency)
+    rows = await pool.fetch(Q.gateway_list, who.system, limit, offset, recipient)
+    total = await pool.fetchval(Q.gateway_count, who.system, recipient)
     return {
         "messages": [
             {
                 "message_id": r["message_id"],
                 "type": r["kind"],
+                "recipient": r["recipient"],
+                "addressed_to": r["addressed_to"],
                 "document_id": r["document_id"],
                 "urgent": r["urgent"],
                 "received_at": r["taken_at"].isoformat(),
@@ -210,13 +228,17 @@ async def list_inbox(
     summary="One message, byte for byte (type in X-Lienthong-Type)",
     responses={200: {"content": {XML: {}}}, 404: {}},
 )
-async def get_inbox_message(message_id: str, request: Request, who: AgencyCaller) -> Response:
-    row = await _state(request).pipeline.pool.fetchrow(Q.gateway_get, who.agency, message_id)
+async def get_inbox_message(message_id: str, request: Request, who: SystemCaller) -> Response:
+    row = await _state(request).pipeline.pool.fetchrow(Q.gateway_get, who.system, message_id)
     if row is None:
         raise Problem(404, "Not found", f"no message {message_id!r} in your inbox")
     headers = {"X-Lienthong-Type": row["kind"], "X-Message-Id": message_id}
     if row["document_id"]:
         headers["X-Document-Id"] = row["document_id"].encode("utf-8").decode("latin-1")
+    if row["recipient"]:
+        headers["X-Recipient"] = row["recipient"]
+    if row["addressed_to"]:
+        headers["X-Addressed-To"] = row["addressed_to"]
     return Response(bytes(row["body"]), media_type=XML, headers=headers)
 
 
@@ -226,8 +248,8 @@ async def get_inbox_message(message_id: str, request: Request, who: AgencyCaller
     status_code=204,
     responses={204: {}, 404: {}},
 )
-async def ack_inbox_message(message_id: str, request: Request, who: AgencyCaller) -> Response:
-    acked = await _state(request).pipeline.pool.fetchval(Q.gateway_ack, who.agency, message_id)
+async def ack_inbox_message(message_id: str, request: Request, who: SystemCaller) -> Response:
+    acked = await _state(request).pipeline.pool.fetchval(Q.gateway_ack, who.system, message_id)
     if acked is None:
         raise Problem(404, "Not found", f"no message {message_id!r} in your inbox")
     return Response(status_code=204)

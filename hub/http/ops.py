@@ -166,10 +166,23 @@ async def discard(letter_id: str, request: Request, who: Admin) -> dict[str, Any
     return await _take(request, who, letter_id, requeue=False)
 
 
-@router.get("/agencies", summary="Agencies: state, last seen, certificates")
-async def agencies(request: Request, who: Operator) -> dict[str, Any]:
+@router.get(
+    "/agencies",
+    summary="The agency tree, a level at a time (or a search): system, state, closure, "
+    "children, certificates",
+)
+async def agencies(
+    request: Request,
+    who: Operator,
+    parent: Annotated[str | None, Query(description="the level under this agency")] = None,
+    q: Annotated[str | None, Query(description="code prefix or part of a name")] = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+) -> dict[str, Any]:
     async with _hub(request).pipeline.pool.acquire() as db:
-        return {"agencies": await ops.agencies(db)}
+        return {
+            "parent": parent,
+            "agencies": await ops.agencies(db, parent=parent, q=q, limit=limit),
+        }
 
 
 @router.get("/agencies/{organ_id}", summary="One agency, with its certificates and queues")

@@ -74,8 +74,10 @@ ORDER BY p.decided_at DESC, p.id DESC
 LIMIT $6 OFFSET $7;
 
 -- name: ops_agency
-SELECT organ_id, name, state, legacy_id, created_at, last_seen_at, state_changed_at
-FROM agency WHERE organ_id = $1;
+SELECT a.organ_id, a.name, a.state, a.legacy_id, a.created_at, a.last_seen_at,
+       a.state_changed_at, a.system_id, a.parent_id, a.successor_id, a.closed_on,
+       (SELECT count(*) FROM agency c WHERE c.parent_id = a.organ_id) AS children
+FROM agency a WHERE a.organ_id = $1;
 
 -- name: ops_agency_certificates
 SELECT fingerprint, subject, serial, not_before, not_after, key_type FROM agency_certificate

@@ -62,17 +62,22 @@ UPDATE document_recipient SET removed_by = $3 WHERE document_ref = $1 AND recipi
 SELECT EXISTS (SELECT 1 FROM document_recipient WHERE document_ref = $1 AND recipient = $2);
 
 -- name: deliveries_insert
--- Every delivery of a package (recipients and the receipt) in one statement.
-INSERT INTO delivery (package_id, recipient, kind, message_id, urgent, document_id, routing_key)
-SELECT $1, u.recipient, u.kind, u.message_id, $5, $6, u.routing_key
-FROM unnest($2::text[], $3::text[], $4::text[], $7::text[])
-     AS u(recipient, kind, message_id, routing_key)
+-- Every delivery of a package (recipients and the receipt) in one statement. routing_key is
+-- kept as planned for the record; the publisher routes by the live registry (an agency moved
+-- to another system gets its next delivery there).
+INSERT INTO delivery (package_id, recipient, kind, message_id, urgent, document_id, routing_key,
+                      addressed_to)
+SELECT $1, u.recipient, u.kind, u.message_id, $5, $6, u.routing_key, u.addressed_to
+FROM unnest($2::text[], $3::text[], $4::text[], $7::text[], $8::text[])
+     AS u(recipient, kind, message_id, routing_key, addressed_to)
 ON CONFLICT (package_id, recipient, kind) DO NOTHING
 RETURNING id, recipient, kind;
 
 -- name: deliveries_of_package
-SELECT id, recipient, kind, message_id, urgent, document_id, routing_key, state
-FROM delivery WHERE package_id = $1 ORDER BY id;
+SELECT d.id, d.recipient, d.kind, d.message_id, d.urgent, d.document_id, d.routing_key, d.state,
+       d.addressed_to, p.sender AS package_sender
+FROM delivery d JOIN package p ON p.id = d.package_id
+WHERE d.package_id = $1 ORDER BY d.id;
 
 -- name: deliveries_mark_published
 -- $2: when the recipient's first status is due (new and replacement documents only).
@@ -93,7 +98,8 @@ UPDATE delivery SET attempts = attempts + 1, last_error = $2 WHERE id = $1;
 -- Deliveries left pending (a hub died between recording and publishing): the sweeper
 -- publishes them. SKIP LOCKED lets several hubs sweep without taking the same rows.
 SELECT d.id, d.package_id, d.recipient, d.kind, d.message_id, d.urgent, d.document_id,
-       d.routing_key
+       d.routing_key, d.addressed_to,
+       (SELECT p.sender FROM package p WHERE p.id = d.package_id) AS package_sender
 FROM delivery d
 WHERE d.state = 'pending' AND d.created_at < now() - make_interval(secs => $1)
 ORDER BY d.urgent DESC, d.id
@@ -143,24 +149,15 @@ SELECT sender, document_id FROM document
 WHERE priority >= 3 AND created_at > now() - interval '30 days'
 ORDER BY created_at DESC LIMIT 100000;
 
--- name: registry_agencies
-SELECT organ_id, state FROM agency;
-
--- name: registry_certificates
-SELECT fingerprint, organ_id, ca_fingerprint, serial, not_before, not_after FROM agency_certificate;
-
--- name: registry_trusted
-SELECT fingerprint, pem FROM trusted_ca;
-
--- name: registry_revoked
-SELECT ca_fingerprint, serial FROM revoked_certificate;
-
--- name: registry_crls
--- Each trusted CA's latest CRL (by thisUpdate): when the next one is due.
-SELECT DISTINCT ON (ca_fingerprint) ca_fingerprint, next_update
-FROM crl ORDER BY ca_fingerprint, this_update DESC;
+-- name: urgent_documents_since
+-- Urgent documents accepted (by any hub) since $1: the followers' incremental look.
+SELECT sender, document_id, created_at FROM document
+WHERE priority >= 3 AND created_at > $1
+ORDER BY created_at;
 
 -- name: agency_seen
+-- A system (and, in version 1, the agency that is its own system) was seen submitting.
+WITH s AS (UPDATE system SET last_seen_at = now() WHERE system_id = $1)
 UPDATE agency SET last_seen_at = now() WHERE organ_id = $1;
 
 -- name: package_digest
@@ -184,8 +181,8 @@ WHERE d.kind = 'edoc' AND d.overdue_at IS NOT NULL
                   WHERE s.document_ref = p.document_ref AND s.recipient = d.recipient);
 
 -- name: overdue_list
--- Overdue deliveries still without a status; $1 limits them to an agency (sender or
--- recipient), NULL for operators.
+-- Overdue deliveries still without a status; $1 limits them to the agencies a system hosts
+-- (as sender or recipient), NULL for operators.
 SELECT d.document_id, p.sender, d.recipient, d.published_at, d.deadline_at, d.overdue_at,
        doc.subject, doc.priority
 FROM delivery d
@@ -194,7 +191,9 @@ JOIN document doc ON doc.id = p.document_ref
 WHERE d.kind = 'edoc' AND d.overdue_at IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM status_event s
                   WHERE s.document_ref = p.document_ref AND s.recipient = d.recipient)
-  AND ($1::text IS NULL OR p.sender = $1 OR d.recipient = $1)
+  AND ($1::text IS NULL
+       OR EXISTS (SELECT 1 FROM agency a
+                  WHERE a.system_id = $1 AND a.organ_id IN (p.sender, d.recipient)))
 ORDER BY d.deadline_at
 LIMIT $2 OFFSET $3;
 
@@ -203,22 +202,27 @@ SELECT r.xml FROM receipt r JOIN package p ON p.id = r.package_id
 WHERE p.submitter = $1 AND p.message_id = $2;
 
 -- name: gateway_take
-INSERT INTO gateway_inbox (organ_id, message_id, kind, document_id, urgent, body)
-VALUES ($1, $2, $3, $4, $5, $6)
+-- organ_id is the system whose inbox the message came from (version 1: the agency).
+INSERT INTO gateway_inbox (organ_id, message_id, kind, document_id, urgent, body, recipient,
+                           addressed_to)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (organ_id, message_id) DO NOTHING;
 
 -- name: gateway_list
-SELECT message_id, kind, document_id, urgent, taken_at, length(body) AS size
+-- $4: only the messages for one hosted agency (x-recipient), or NULL for all.
+SELECT message_id, kind, document_id, urgent, taken_at, length(body) AS size, recipient,
+       addressed_to
 FROM gateway_inbox
-WHERE organ_id = $1 AND acked_at IS NULL
+WHERE organ_id = $1 AND acked_at IS NULL AND ($4::text IS NULL OR recipient = $4)
 ORDER BY urgent DESC, taken_at, message_id
 LIMIT $2 OFFSET $3;
 
 -- name: gateway_count
-SELECT count(*) FROM gateway_inbox WHERE organ_id = $1 AND acked_at IS NULL;
+SELECT count(*) FROM gateway_inbox
+WHERE organ_id = $1 AND acked_at IS NULL AND ($2::text IS NULL OR recipient = $2);
 
 -- name: gateway_get
-SELECT message_id, kind, document_id, urgent, body, acked_at
+SELECT message_id, kind, document_id, urgent, body, acked_at, recipient, addressed_to
 FROM gateway_inbox WHERE organ_id = $1 AND message_id = $2;
 
 -- name: gateway_ack

@@ -1,24 +1,64 @@
 -- name: agency_get
-SELECT organ_id, name, legacy_id, state, created_at, state_changed_at, last_seen_at
+SELECT organ_id, name, legacy_id, state, created_at, state_changed_at, last_seen_at, system_id,
+       parent_id, successor_id, closed_on
 FROM agency WHERE organ_id = $1;
 
 -- name: agency_list
-SELECT a.organ_id, a.name, a.legacy_id, a.state, a.created_at, a.last_seen_at,
+SELECT a.organ_id, a.name, a.legacy_id, a.state, a.created_at, a.last_seen_at, a.system_id,
+       a.parent_id, a.successor_id, a.closed_on,
        count(c.fingerprint) AS certificates,
        max(c.not_after) AS latest_cert_expiry
 FROM agency a LEFT JOIN agency_certificate c USING (organ_id)
 GROUP BY a.organ_id ORDER BY a.organ_id;
 
 -- name: agency_insert
-INSERT INTO agency (organ_id, name, legacy_id, http_token_hash) VALUES ($1, $2, $3, $4);
+INSERT INTO agency (organ_id, name, legacy_id, system_id, parent_id) VALUES ($1, $2, $3, $4, $5);
 
 -- name: agency_set_state
-UPDATE agency SET state = $2, state_changed_at = now()
+UPDATE agency SET state = $2, state_changed_at = now(), updated_at = now()
 WHERE organ_id = $1 AND state <> $2
 RETURNING organ_id;
 
--- name: agency_by_token
-SELECT organ_id, state FROM agency WHERE http_token_hash = $1;
+-- name: agency_move
+UPDATE agency SET system_id = $2, updated_at = now()
+WHERE organ_id = $1 AND system_id <> $2
+RETURNING organ_id;
+
+-- name: agency_close
+UPDATE agency SET successor_id = $2, closed_on = $3, updated_at = now()
+WHERE organ_id = $1
+RETURNING organ_id;
+
+-- name: agency_closures
+SELECT organ_id, successor_id FROM agency WHERE successor_id IS NOT NULL;
+
+-- name: system_get
+SELECT system_id, name, state, unsigned_policy, created_at, state_changed_at, last_seen_at
+FROM system WHERE system_id = $1;
+
+-- name: system_insert
+INSERT INTO system (system_id, name, http_token_hash, vxp_secret) VALUES ($1, $2, $3, $4);
+
+-- name: system_list
+SELECT s.system_id, s.name, s.state, s.unsigned_policy, s.created_at, s.last_seen_at,
+       count(a.organ_id) AS agencies
+FROM system s LEFT JOIN agency a USING (system_id)
+GROUP BY s.system_id ORDER BY s.system_id;
+
+-- name: system_set_state
+UPDATE system SET state = $2, state_changed_at = now()
+WHERE system_id = $1 AND state <> $2
+RETURNING system_id;
+
+-- name: system_set_policy
+UPDATE system SET unsigned_policy = $2 WHERE system_id = $1 RETURNING system_id;
+
+-- name: system_by_token
+SELECT system_id, state FROM system WHERE http_token_hash = $1;
+
+-- name: system_hosts
+-- Whether system $1 hosts agency $2.
+SELECT EXISTS (SELECT 1 FROM agency WHERE organ_id = $2 AND system_id = $1);
 
 -- name: trusted_ca_list
 SELECT fingerprint, subject, not_after, pem, source FROM trusted_ca ORDER BY added_at;

@@ -8,8 +8,11 @@ WHERE d.document_id = $1
                WHERE p.document_id = $1 AND p.document_ref IS NOT NULL)
 ORDER BY d.created_at;
 
--- name: timeline_was_recipient
-SELECT EXISTS (SELECT 1 FROM document_recipient WHERE document_ref = $1 AND recipient = $2);
+-- name: timeline_visible
+-- Whether system $3 hosts the document's sender ($2) or one of its recipients, ever.
+SELECT EXISTS (SELECT 1 FROM agency WHERE organ_id = $2 AND system_id = $3)
+    OR EXISTS (SELECT 1 FROM document_recipient r JOIN agency a ON a.organ_id = r.recipient
+               WHERE r.document_ref = $1 AND a.system_id = $3);
 
 -- name: timeline_packages
 -- Every submission about the document: accepted ones linked to it, and rejected ones that

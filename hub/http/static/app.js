@@ -25,6 +25,8 @@ const T = {
     action: "Thao tác", target: "Đối tượng", active: "hoạt động", suspended: "tạm dừng",
     confirm: "Bạn chắc chắn?", done: "Đã thực hiện", viewer: "chỉ xem", admin: "quản trị",
     notfound: "Không tìm thấy", fingerprint: "Dấu vân tay (SHA-256)",
+    name: "Tên", system: "Hệ thống kết nối", parent: "Cơ quan cấp trên", children: "Đơn vị trực thuộc",
+    top: "Cấp cao nhất", closedInto: "Đã đóng, kế thừa bởi", find: "Mã hoặc tên",
   },
   en: {
     title: "Document interchange hub — operations",
@@ -49,6 +51,8 @@ const T = {
     action: "Action", target: "Target", active: "active", suspended: "suspended",
     confirm: "Are you sure?", done: "Done", viewer: "viewer", admin: "admin",
     notfound: "Not found", fingerprint: "Fingerprint (SHA-256)",
+    name: "Name", system: "Connected system", parent: "Parent", children: "Children",
+    top: "Top level", closedInto: "Closed, succeeded by", find: "Code or name",
   },
 };
 
@@ -265,15 +269,32 @@ async function timeline(main, id) {
     ], d.events)}</div>`).join("");
 }
 
-async function agencies(main) {
-  const data = await api("/api/v1/ops/agencies");
-  main.innerHTML = `<div class="card"><h2>${esc(t("nav.agencies"))}</h2>${table([
-    ["agency", (a) => agencyLink(a.organ_id)],
-    ["subject", (a) => esc(a.name)],
-    ["state", (a) => stateTag(a.state)],
-    ["lastSeen", (a) => esc(when(a.last_seen))],
-    ["expires", (a) => esc(when(a.latest_certificate_expiry))],
-  ], data.agencies)}</div>`;
+async function agencies(main, parent) {
+  // the directory as a tree: one level at a time (111,339 agencies do not fit on a page)
+  const search = new URLSearchParams(location.hash.split("?")[1] || "").get("q");
+  const query = search ? `q=${encodeURIComponent(search)}` : parent ? `parent=${encodeURIComponent(parent)}` : "";
+  const data = await api(`/api/v1/ops/agencies?${query}`);
+  const up = parent ? await api(`/api/v1/ops/agencies/${encodeURIComponent(parent)}`) : null;
+  main.innerHTML = `<div class="card"><h2>${esc(t("nav.agencies"))}</h2>
+    <p id="tree-path"><a href="#/agencies">${esc(t("top"))}</a>${up
+      ? (up.parent_id ? ` › <a href="#/agencies/${encodeURIComponent(up.parent_id)}">${esc(up.parent_id)}</a>` : "")
+        + ` › ${agencyLink(up.organ_id)} ${esc(up.name)}` : ""}</p>
+    <form id="tree-search"><input name="q" size="24" placeholder="${esc(t("find"))}" value="${esc(search || "")}">
+      <button type="submit">${esc(t("search"))}</button></form>
+    <div id="tree">${table([
+      ["agency", (a) => agencyLink(a.organ_id)],
+      ["name", (a) => esc(a.name)],
+      ["system", (a) => esc(a.system_id)],
+      ["state", (a) => stateTag(a.state) + (a.successor_id ? ` <span class="tag bad">${esc(t("closedInto"))} ${agencyLink(a.successor_id)}</span>` : "")],
+      ["children", (a) => (a.children ? `<a href="#/agencies/${encodeURIComponent(a.organ_id)}" data-children="${esc(a.organ_id)}">▸ ${esc(a.children)}</a>` : "")],
+      ["certificates", (a) => esc(a.certificates)],
+      ["expires", (a) => esc(when(a.latest_certificate_expiry))],
+    ], data.agencies)}</div></div>`;
+  $("#tree-search", main).addEventListener("submit", (e) => {
+    e.preventDefault();
+    const q = new FormData(e.target).get("q");
+    location.hash = q ? `#/agencies?q=${encodeURIComponent(q)}` : "#/agencies";
+  });
 }
 
 const stateTag = (s) => `<span class="tag ${s === "active" ? "ok" : "bad"}" id="state">${esc(t(s))}</span>`;
@@ -284,6 +305,10 @@ async function agency(main, id) {
   main.innerHTML = `
     <div class="card"><h2>${esc(a.organ_id)} — ${esc(a.name)}</h2>
       <p>${stateTag(a.state)} <span class="muted">${esc(when(a.since))}</span> · ${esc(t("lastSeen"))}: ${esc(when(a.last_seen))}</p>
+      <p id="placement">${esc(t("system"))}: <strong id="system">${esc(a.system_id)}</strong>
+        ${a.parent_id ? ` · ${esc(t("parent"))}: ${agencyLink(a.parent_id)}` : ""}
+        ${a.children ? ` · <a href="#/agencies/${encodeURIComponent(a.organ_id)}">${esc(t("children"))}: ${esc(a.children)}</a>` : ""}
+        ${a.successor_id ? ` · <span class="tag bad">${esc(t("closedInto"))} ${agencyLink(a.successor_id)} (${esc(a.closed_on)})</span>` : ""}</p>
       ${admin ? (a.state === "active"
         ? `<button class="act" id="suspend">${esc(t("suspend"))}</button>`
         : `<button class="act" id="resume">${esc(t("resume"))}</button>`) : ""}
@@ -346,13 +371,13 @@ async function actions(main) {
 async function route(refresh = false) {
   if (!token) return;
   const main = $("#main");
-  const [, page, arg] = (location.hash || "#/").match(/^#\/([^/]*)\/?(.*)$/) || [];
+  const [, page, arg] = (location.hash.split("?")[0] || "#/").match(/^#\/([^/]*)\/?(.*)$/) || [];
   const id = decodeURIComponent(arg || "");
   document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.getAttribute("href") === `#/${page}`));
   try {
     if (page === "documents") await documents(main, refresh);
     else if (page === "document") await timeline(main, id);
-    else if (page === "agencies") await agencies(main);
+    else if (page === "agencies") await agencies(main, id);
     else if (page === "agency") await agency(main, id);
     else if (page === "dead") await dead(main);
     else if (page === "actions") await actions(main);

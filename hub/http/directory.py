@@ -1,0 +1,50 @@
+"""``GET /api/v1/directory``: the national directory, for systems to keep their address books
+and for operators (contract, version 2)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from hub.db import Q
+from hub.http.auth import Authenticated
+
+router = APIRouter(prefix="/api/v1", tags=["directory"])
+
+
+@router.get(
+    "/directory",
+    summary="Agencies: search by code or name, by parent; paged",
+)
+async def directory(
+    request: Request,
+    who: Authenticated,
+    q: Annotated[
+        str | None, Query(description="the start of an OrganId, or part of a name")
+    ] = None,
+    parent: Annotated[str | None, Query(description="only the agencies directly under it")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    pool = request.app.state.hub.pipeline.pool
+    rows = await pool.fetch(
+        Q.directory_search, q or None, parent, page_size, (page - 1) * page_size
+    )
+    return {
+        "agencies": [
+            {
+                "organ_id": r["organ_id"],
+                "name": r["name"],
+                "parent_id": r["parent_id"],
+                "system_id": r["system_id"],
+                "state": r["state"],
+                "successor_id": r["successor_id"],
+                "closed_on": r["closed_on"].isoformat() if r["closed_on"] else None,
+            }
+            for r in rows
+        ],
+        "total": rows[0]["total"] if rows else 0,
+        "page": page,
+        "page_size": page_size,
+    }
