@@ -74,10 +74,14 @@ async def add(db: DB, data: bytes) -> LoadedCrl:
         crl_id = await db.fetchval(
             Q.crl_insert, ca_fp, crl.last_update_utc, crl.next_update_utc, data
         )
-        for entry in crl:
-            await db.execute(
-                Q.revoked_upsert, ca_fp, entry.serial_number, entry.revocation_date_utc, crl_id
-            )
+        entries = list(crl)
+        await db.execute(
+            Q.revoked_upsert,
+            ca_fp,
+            [entry.serial_number for entry in entries],
+            [entry.revocation_date_utc for entry in entries],
+            crl_id,
+        )
         await events.append(
             db,
             kind="crl_loaded",

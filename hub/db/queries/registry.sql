@@ -114,8 +114,10 @@ INSERT INTO crl (ca_fingerprint, this_update, next_update, der) VALUES ($1, $2, 
 RETURNING id;
 
 -- name: revoked_upsert
+-- Every entry of a CRL in one statement (a national CA's list can hold 100,000+ serials).
 INSERT INTO revoked_certificate (ca_fingerprint, serial, revoked_at, crl_id)
-VALUES ($1, $2, $3, $4)
+SELECT $1, u.serial, u.revoked_at, $4
+FROM unnest($2::numeric[], $3::timestamptz[]) AS u(serial, revoked_at)
 ON CONFLICT (ca_fingerprint, serial) DO UPDATE SET crl_id = EXCLUDED.crl_id;
 
 -- name: crl_latest
