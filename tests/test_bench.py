@@ -23,12 +23,13 @@ async def test_bench_smoke_run(settings, tmp_path) -> None:
     try:
         result = await run_bench(settings, options, console)
     finally:
-        name = f"{settings.database_name}_bench"
-        async with Management(settings.amqp) as api:
-            await api.delete_vhost(f"{name}-vhost")
-        admin = await asyncpg.connect(with_database(SERVER_URL, "postgres"))
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        for suffix in ("_bench", "_bench_dir"):
+            name = f"{settings.database_name}{suffix}"
+            async with Management(settings.amqp) as api:
+                await api.delete_vhost(f"{name}-vhost")
+            admin = await asyncpg.connect(with_database(SERVER_URL, "postgres"))
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
     report.show(result, console)
     json_path, png_path = report.write(result, options.output)
     saved = json.loads(json_path.read_text())
@@ -42,8 +43,17 @@ async def test_bench_smoke_run(settings, tmp_path) -> None:
     assert png_path is not None and png_path.read_bytes().startswith(b"\x89PNG")
     spent = saved["small_1"]["cpu_ms_per_document"]
     assert spent["hub"] > 0 and spent["rabbitmq"] > 0 and spent["driver"] > 0
+    directory = saved["directory"]
+    assert directory["registry_agencies"] >= options.directory.agencies
+    assert directory["import_added"] == options.directory.agencies
+    assert directory["import_refused"] == 0
+    assert directory["registry_certificates"] >= options.directory.agencies
+    assert directory["registry_revoked"] == options.directory.revoked
+    assert directory["broker_queues"] >= 2 * options.directory.systems
+    assert 0 < directory["change_s"] < 30 and directory["small_1"]["rejected"] == 0
     text = console.export_text()
     assert "accepted/s" in text and "hub throughput / slowest stage" in text
+    assert "one change reaches a running hub" in text
     assert "CPU ms per document" in text and "ceiling at this cost" in text
 
 

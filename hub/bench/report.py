@@ -18,6 +18,15 @@ TARGETS = {
 }
 
 
+DIRECTORY_TARGETS = {
+    "import_s": 60.0,  # importing the national directory (111,339 agencies)
+    "startup_s": 5.0,  # a hub's registry loaded
+    "registry_mb": 300.0,  # a hub process's memory for the registry
+    "change_s": 1.0,  # one change reaching a running hub
+    "throughput_ratio": 0.9,  # small documents with the directory / with a handful of agencies
+}
+
+
 PARTIES = (
     ("hub", "hub"),
     ("rabbitmq", "RabbitMQ"),
@@ -91,7 +100,54 @@ def show(result: dict[str, Any], console: Console) -> None:
     for stage in result["stages"]:
         row(f"stage alone: {stage['stage']}", f"{stage['per_second']:.0f}/s")
     row("hub throughput / slowest stage", f"{result['hub_over_slowest_stage']:.2f}")
+    if "directory" in result:
+        directory_rows(row, result["directory"])
     console.print(table)
+
+
+def directory_rows(row: Callable[..., None], d: dict[str, Any]) -> None:
+    """The directory phase, each figure beside its target (issue 14)."""
+    t = DIRECTORY_TARGETS
+    row(
+        f"directory: {d['agencies']:,} agencies under {d['systems']} systems — import (s)",
+        f"{d['import_s']:.1f}",
+        f"≤ {t['import_s']:.0f} ({d['import_s'] / t['import_s']:.2f} of it)",
+    )
+    row(
+        "  set-up: systems provisioned / certificates / CRL (s)",
+        f"{d['provision_systems_s']:.0f} / {d['certificates_s']:.0f} / {d['crl_s']:.1f}",
+    )
+    row(
+        f"  registry load at start ({d['registry_certificates']:,} certificates, "
+        f"{d['registry_revoked']:,} revoked) (s)",
+        f"{d['startup_s']:.2f}",
+        f"≤ {t['startup_s']:.0f} ({d['startup_s'] / t['startup_s']:.2f} of it)",
+    )
+    row("  `lienthong serve` started to ready, all processes (s)", f"{d['hub_ready_s']:.1f}")
+    row(
+        "  registry memory in a hub process (MB)",
+        f"{d['registry_bytes'] / 1e6:.0f}",
+        f"≤ {t['registry_mb']:.0f} ({d['registry_bytes'] / 1e6 / t['registry_mb']:.2f} of it)",
+    )
+    row(
+        "  one change reaches a running hub (s)",
+        f"{d['change_s']:.3f}",
+        f"≤ {t['change_s']:.0f} ({d['change_s'] / t['change_s']:.3f} of it)",
+    )
+    row("  a look with nothing changed (ms)", f"{d['idle_look_ms']:.1f}")
+    row(
+        "  broker queues / users (per-agency model: queues)",
+        f"{d['broker_queues']} / {d['broker_users']} ({d['per_agency_model_queues']:,})",
+    )
+    row(
+        "  small, 1 recipient, with the directory: accepted/s",
+        f"{d['small_1']['accepted_per_s']:.0f}",
+    )
+    row(
+        "  throughput with the directory / with 9 agencies",
+        f"{d['throughput_ratio']:.2f}",
+        f"≥ {t['throughput_ratio']:.1f}",
+    )
 
 
 def write(result: dict[str, Any], output: Path) -> tuple[Path, Path | None]:

@@ -7,7 +7,9 @@ import os
 import platform
 import signal
 import statistics
-from dataclasses import asdict, dataclass
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from rich.progress import Progress
 from adapters.sdk.endpoint import EndpointConfig
 from hub import home, pki, receipt, registry
 from hub.bench import cpu, stages
+from hub.bench.directory import DirectoryOptions, run_directory
 from hub.bench.drive import Party, Run, hub_memory, package, reset_peaks, start_hub, traffic
 from hub.broker.management import Management
 from hub.config import Settings
@@ -40,6 +43,7 @@ class BenchOptions:
     huge_mb: int = 50
     workers: int = 2
     output: Path = Path("bench-results")
+    directory: DirectoryOptions = field(default_factory=DirectoryOptions)
 
     @classmethod
     def smoke(cls, output: Path) -> BenchOptions:
@@ -52,6 +56,7 @@ class BenchOptions:
             huge_mb=2,
             workers=1,
             output=output,
+            directory=DirectoryOptions(agencies=400, systems=3, revoked=100),
         )
 
 
@@ -62,10 +67,12 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def isolate(settings: Settings, output: Path) -> tuple[Settings, dict[str, str]]:
+async def isolate(
+    settings: Settings, output: Path, *, suffix: str = "_bench"
+) -> tuple[Settings, dict[str, str]]:
     """Its own database, vhost and LIENTHONG_HOME, so a bench never touches real data."""
     base = settings.database_url.rsplit("/", 1)[0]
-    name = f"{settings.database_name}_bench"
+    name = f"{settings.database_name}{suffix}"
     admin = await asyncpg.connect(with_database(base + "/x", "postgres"))
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -82,7 +89,7 @@ async def isolate(settings: Settings, output: Path) -> tuple[Settings, dict[str,
     env = {
         "LIENTHONG_DATABASE_URL": with_database(base + "/x", name),
         "LIENTHONG_AMQP_URL": amqp,
-        "LIENTHONG_HOME": str((output / "home").resolve()),
+        "LIENTHONG_HOME": str((output / f"home{suffix}").resolve()),
         "LIENTHONG_HTTP": "127.0.0.1:0",
         "LIENTHONG_MAX_PACKAGE_BYTES": str(64 * 1024 * 1024),
     }
@@ -299,9 +306,74 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
             ),
         }
     finally:
-        os.killpg(hub.pid, signal.SIGTERM)
-        try:
-            hub.wait(timeout=30)
-        except Exception:
-            os.killpg(hub.pid, signal.SIGKILL)
+        stop_hub(hub)
+    result["directory"] = await directory_phase(settings, options, console)
+    result["directory"]["throughput_ratio"] = (
+        result["directory"]["small_1"]["accepted_per_s"] / result["small_1"]["accepted_per_s"]
+        if result["small_1"]["accepted_per_s"]
+        else 0.0
+    )
     return result
+
+
+def stop_hub(hub: subprocess.Popen[bytes]) -> None:
+    os.killpg(hub.pid, signal.SIGTERM)
+    try:
+        hub.wait(timeout=30)
+    except Exception:
+        os.killpg(hub.pid, signal.SIGKILL)
+
+
+async def directory_phase(
+    settings: Settings, options: BenchOptions, console: Console
+) -> dict[str, Any]:
+    """The national directory in a database of its own, then the small-document run of the
+    main phase again with that directory loaded (the hub started afresh on it)."""
+    isolated, env = await isolate(settings, options.output, suffix="_bench_dir")
+    try:
+        with Progress(console=console, transient=True) as progress:
+            figures = await run_directory(isolated, options.directory, progress)
+            senders = await register(isolated, 4, "bench.s")
+            recipients = await register(isolated, 5, "bench.r")
+            log = options.output / "hub-directory.log"
+            started = time.perf_counter()
+            hub = start_hub(env, options.workers, log)
+            try:
+                figures["hub_ready_s"] = await wait_ready(log, started, options.workers)
+                figures["hub_rss"] = hub_memory(hub.pid)[0]
+                small = os.urandom(SMALL_ATTACHMENT)
+                task = progress.add_task("signing small packages", total=options.small)
+                work = []
+                for index in range(options.small):
+                    sender = senders[index % len(senders)]
+                    document_id, body = package(
+                        sender, [recipients[index % len(recipients)]], small
+                    )
+                    work.append((sender, document_id, body))
+                    progress.advance(task)
+                task = progress.add_task("small, 1 recipient, with the directory", total=len(work))
+                run = await traffic(
+                    senders,
+                    recipients,
+                    work,
+                    fan_out=1,
+                    progress=lambda n: progress.advance(task, n),
+                )
+                figures["small_1"] = {**rates(run, 1), "count": len(work), "rejected": run.rejected}
+            finally:
+                stop_hub(hub)
+    finally:
+        async with Management(settings.amqp) as api:
+            for user in await api.users():
+                if str(user.get("name", "")).startswith("bench.sys."):
+                    await api.delete_user(str(user["name"]))
+    return figures
+
+
+async def wait_ready(log: Path, started: float, workers: int, *, timeout: float = 120) -> float:
+    """Seconds from starting ``lienthong serve`` until every process logged hub_started."""
+    while time.perf_counter() - started < timeout:
+        if log.exists() and log.read_text(errors="replace").count("hub_started") >= workers:
+            return time.perf_counter() - started
+        await asyncio.sleep(0.05)
+    return float("nan")

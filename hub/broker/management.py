@@ -107,6 +107,10 @@ class Management:
         result: JSON = response.json()
         return result
 
+    async def users(self) -> list[JSON]:
+        result: list[JSON] = (await self._call("GET", "/users")).json()
+        return result
+
     async def queues(self, vhost: str) -> list[JSON]:
         result: list[JSON] = (await self._call("GET", f"/queues/{vhost_path(vhost)}")).json()
         return result
