@@ -103,14 +103,15 @@ async def _one(db: DB, document: Any, viewer: Viewer) -> dict[str, Any]:
         }
     for d in await db.fetch(Q.timeline_deliveries, ref):
         if d["published_at"] is not None:
-            events.append(
-                {
-                    "at": _iso(d["published_at"]),
-                    "event": "delivered",
-                    "kind": d["kind"],
-                    "to": d["recipient"],
-                }
-            )
+            delivered: dict[str, Any] = {
+                "at": _iso(d["published_at"]),
+                "event": "delivered",
+                "kind": d["kind"],
+                "to": d["recipient"],
+            }
+            if d["addressed_to"] is not None:  # the closed OrganId the package named
+                delivered["addressed_to"] = d["addressed_to"]
+            events.append(delivered)
         slot = recipients.get(d["recipient"])
         if slot is not None and d["deadline_at"] is not None and slot["delivered_at"] is None:
             slot["delivered_at"] = _iso(d["published_at"])

@@ -49,7 +49,8 @@ async def test_bench_smoke_run(settings, tmp_path) -> None:
     assert directory["import_refused"] == 0
     assert directory["registry_certificates"] >= options.directory.agencies
     assert directory["registry_revoked"] == options.directory.revoked
-    assert directory["broker_queues"] >= 2 * options.directory.systems
+    assert directory["broker_queues"] >= 2 * options.directory.broker_systems
+    assert directory["broker_users"] == options.directory.broker_systems
     assert 0 < directory["change_s"] < 30 and directory["small_1"]["rejected"] == 0
     text = console.export_text()
     assert "accepted/s" in text and "hub throughput / slowest stage" in text

@@ -11,7 +11,7 @@ import aio_pika
 import aiormq
 import pytest
 
-from hub import directory, registry, systems
+from hub import directory, registry, systems, timeline
 from hub.broker import names
 from hub.errors import RegistryError
 from tests.conftest import random_organ_id
@@ -120,6 +120,15 @@ async def test_a_closed_code_reaches_its_successor_and_cannot_send(world: World,
         refused = await world.send(closed, world.document(closed, [sender]))
         got = (await world.receipts(closed, [refused]))[refused]
         assert got.code == "SENDER_CLOSED" and successor.organ_id in got.detail
+    # the sender's timeline shows the alias the package used
+    seen = await timeline.timeline(
+        world.session.db, receipt.document_id or "", timeline.Viewer(system=sender.organ_id)
+    )
+    assert seen is not None
+    delivered = [e for e in seen["documents"][0]["events"] if e["event"] == "delivered"]
+    assert [(e["to"], e.get("addressed_to")) for e in delivered] == [
+        (successor.organ_id, closed.organ_id)
+    ]
 
 
 async def test_a_suspended_system_is_as_if_each_agency_were(world: World, settings) -> None:

@@ -28,10 +28,11 @@ from cryptography.x509.oid import NameOID
 from hub import directory, pki, registry, systems
 from hub.broker.management import Management
 from hub.config import Settings
-from hub.db import create_pool
+from hub.db import Q, create_pool
 from hub.decision import local_date
 from hub.registry_cache import RegistryCache
 from hub.session import open_session
+from hub.tokens import token_hash
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -39,6 +40,11 @@ class DirectoryOptions:
     agencies: int = 111_339
     systems: int = 300
     revoked: int = 50_000
+    broker_systems: int = 10
+    """Systems provisioned in RabbitMQ too (user, permissions, two quorum queues); the rest
+    only in the registry. All 300 in the broker (600 quorum queues) wedged this machine's one
+    RabbitMQ 3.10 node on the first run (docs/PERFORMANCE.md): a national hub runs RabbitMQ
+    as a cluster on machines of its own."""
 
 
 def root_code(index: int) -> str:
@@ -100,20 +106,30 @@ def _rss() -> int:
     return 0
 
 
-async def provision(isolated: Settings, count: int) -> list[str]:
-    """``count`` systems, provisioned in the broker as ``lienthong system add`` does."""
+async def provision(isolated: Settings, count: int, in_broker: int) -> list[str]:
+    """``count`` systems: the first ``in_broker`` as ``lienthong system add`` makes them (with
+    their broker user and quorum inboxes), the rest in the registry only."""
     ids = [f"bench.sys.{n:03d}" for n in range(count)]
     async with open_session(isolated) as session:
-        for system_id in ids:
-            async with session.db.transaction():
-                await systems.add_system(
-                    session.db,
-                    session.management,
-                    session.channel,
-                    isolated,
-                    system_id=system_id,
-                    name=f"bench system {system_id}",
-                    event=False,
+        for index, system_id in enumerate(ids):
+            if index < in_broker:
+                async with session.db.transaction():
+                    await systems.add_system(
+                        session.db,
+                        session.management,
+                        session.channel,
+                        isolated,
+                        system_id=system_id,
+                        name=f"bench system {system_id}",
+                        event=False,
+                    )
+            else:
+                await session.db.execute(
+                    Q.system_insert,
+                    system_id,
+                    f"bench system {system_id}",
+                    token_hash(system_id),
+                    "bench",
                 )
     return ids
 
@@ -192,7 +208,8 @@ async def run_directory(
     result: dict[str, Any] = {"agencies": options.agencies, "systems": options.systems}
     task = progress.add_task(f"provisioning {options.systems} systems", total=None)
     started = time.perf_counter()
-    system_ids = await provision(isolated, options.systems)
+    system_ids = await provision(isolated, options.systems, options.broker_systems)
+    result["broker_systems"] = min(options.broker_systems, options.systems)
     result["provision_systems_s"] = time.perf_counter() - started
     progress.remove_task(task)
 

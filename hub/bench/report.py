@@ -136,7 +136,8 @@ def directory_rows(row: Callable[..., None], d: dict[str, Any]) -> None:
     )
     row("  a look with nothing changed (ms)", f"{d['idle_look_ms']:.1f}")
     row(
-        "  broker queues / users (per-agency model: queues)",
+        f"  broker queues / users for {d['broker_systems']} systems provisioned "
+        "(per-agency model: queues)",
         f"{d['broker_queues']} / {d['broker_users']} ({d['per_agency_model_queues']:,})",
     )
     row(

@@ -56,7 +56,7 @@ class BenchOptions:
             huge_mb=2,
             workers=1,
             output=output,
-            directory=DirectoryOptions(agencies=400, systems=3, revoked=100),
+            directory=DirectoryOptions(agencies=400, systems=3, revoked=100, broker_systems=2),
         )
 
 

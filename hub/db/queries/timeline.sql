@@ -30,7 +30,8 @@ WHERE p.document_ref = $1
 ORDER BY p.decided_at, p.id;
 
 -- name: timeline_deliveries
-SELECT d.package_id, d.recipient, d.kind, d.state, d.published_at, d.deadline_at, d.overdue_at
+SELECT d.package_id, d.recipient, d.kind, d.state, d.published_at, d.deadline_at, d.overdue_at,
+       d.addressed_to
 FROM delivery d JOIN package p ON p.id = d.package_id
 WHERE p.document_ref = $1 AND d.kind <> 'receipt'
 ORDER BY d.published_at NULLS LAST, d.id;

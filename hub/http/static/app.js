@@ -264,7 +264,7 @@ async function timeline(main, id) {
       ["at", (e) => esc(when(e.at))],
       ["event", (e) => `<span class="tag ${e.event === "rejected" || e.event === "overdue" ? "bad" : "ok"}" data-event="${esc(e.event)}">${esc(e.event)}</span> ${esc(e.status_code || e.code || e.business_type || "")}`],
       ["by", (e) => esc(e.by || "") + (e.claimed ? ` <span class="tag" title="unverified">${esc(t("claimed"))} ${esc(e.claimed.sender || "?")}</span>` : "")],
-      ["recipients", (e) => esc(Array.isArray(e.to) ? e.to.join(", ") : e.to || e.recipient || "")],
+      ["recipients", (e) => esc(Array.isArray(e.to) ? e.to.join(", ") : e.to || e.recipient || "") + (e.addressed_to ? ` <span class="tag">← ${esc(e.addressed_to)}</span>` : "")],
       ["reason", (e) => esc(e.detail || e.description || "")],
     ], d.events)}</div>`).join("");
 }
