@@ -116,7 +116,9 @@ def check_signer(cert: x509.Certificate, snapshot: Snapshot, now: dt.datetime) -
     registered = snapshot.certificates.get(fp)
     if registered is None:
         try:
-            pki.check_chain(cert, trusted=snapshot.trusted.values(), now=now)
+            # a copy taken in one C call: the event loop may change the mapping meanwhile
+            trusted = tuple(snapshot.trusted.values())
+            pki.check_chain(cert, trusted=trusted, now=now)
         except CertificateRefused as exc:
             if exc.code is Code.CERT_UNTRUSTED:
                 raise PackageRejected(
