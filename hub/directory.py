@@ -16,6 +16,7 @@ import io
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
@@ -281,19 +282,21 @@ async def apply(db: asyncpg.Connection, decided: Plan, *, source: bytes) -> None
         )
 
 
+def item(r: asyncpg.Record) -> dict[str, Any]:
+    """An agency as the directory shows it (export, ``GET /api/v1/directory``)."""
+    return {
+        "organ_id": r["organ_id"],
+        "name": r["name"],
+        "parent_id": r["parent_id"],
+        "system_id": r["system_id"],
+        "state": r["state"],
+        "successor_id": r["successor_id"],
+        "closed_on": r["closed_on"].isoformat() if r["closed_on"] else None,
+    }
+
+
 def export(rows: Iterable[asyncpg.Record], fmt: str) -> str:
-    items = [
-        {
-            "organ_id": r["organ_id"],
-            "name": r["name"],
-            "parent_id": r["parent_id"],
-            "system_id": r["system_id"],
-            "state": r["state"],
-            "successor_id": r["successor_id"],
-            "closed_on": r["closed_on"].isoformat() if r["closed_on"] else None,
-        }
-        for r in rows
-    ]
+    items = [item(r) for r in rows]
     if fmt == "json":
         return json.dumps(items, ensure_ascii=False, indent=1) + "\n"
     out = io.StringIO()

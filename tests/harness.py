@@ -183,6 +183,7 @@ class World:
         kind: str = "edoc",
         message_id: str | None = None,
         user_id: str | bool | None = True,
+        headers: dict[str, Any] | None = None,
     ) -> str:
         message_id = message_id or f"m-{uuid.uuid4().hex}"
         connection = await self.connect(agency)
@@ -196,6 +197,7 @@ class World:
                     user_id=agency.system if user_id is True else (user_id or None),
                     content_type="application/xml",
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    headers=headers,
                 ),
                 routing_key=kind,
             )

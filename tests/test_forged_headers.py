@@ -18,30 +18,7 @@ from hub.broker import names
 from hub.broker.stamp import STAMP_HEADER, Stamper, without_ours
 from hub.urgency import UrgentDocuments
 from tests.conftest import random_organ_id
-from tests.harness import Agency, World, running_hub
-
-
-async def publish(
-    world: World, agency: Agency, body: bytes, headers: dict[str, object], *, user_id: bool
-) -> str:
-    message_id = f"forged-{uuid.uuid4().hex}"
-    connection = await world.connect(agency)
-    channel = await connection.channel(publisher_confirms=True)
-    try:
-        exchange = await channel.get_exchange(names.SUBMIT_EXCHANGE, ensure=False)
-        await exchange.publish(
-            aio_pika.Message(
-                body,
-                message_id=message_id,
-                user_id=agency.organ_id if user_id else None,
-                headers=headers,  # type: ignore[arg-type]
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key="edoc",
-        )
-    finally:
-        await channel.close()
-    return message_id
+from tests.harness import World, running_hub
 
 
 def stamper_of(world: World) -> Stamper:
@@ -68,7 +45,7 @@ async def test_a_forged_submitter_is_neither_shown_nor_requeued(world: World, se
     signed_by_victim = world.document(victim, [recipient])
     forged = {names.SUBMITTER_HEADER: victim.organ_id, names.KIND_HEADER: "edoc"}
     async with running_hub(settings):
-        message_id = await publish(world, mallory, signed_by_victim, forged, user_id=False)
+        message_id = await world.send(mallory, signed_by_victim, user_id=False, headers=forged)
         letter = await wait_for_dead(world, message_id)
         assert letter.submitter is None  # was victim's OrganId
         connection = await aio_pika.connect_robust(settings.amqp.url)
@@ -80,7 +57,7 @@ async def test_a_forged_submitter_is_neither_shown_nor_requeued(world: World, se
         assert await world.drain(recipient, wait=1.0) == []
 
         # with user_id, the headers are simply ignored: it is mallory's submission
-        own = await publish(world, mallory, signed_by_victim, forged, user_id=True)
+        own = await world.send(mallory, signed_by_victim, headers=forged)
         receipt = (await world.receipts(mallory, [own]))[own]
         assert receipt.code == "SENDER_MISMATCH", receipt.detail
         assert await world.drain(recipient, wait=0.5) == []

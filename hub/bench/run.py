@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -78,6 +79,9 @@ async def isolate(
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+    # a fresh LIENTHONG_HOME too: the SDK consumers' seen-stores live there, and inbox message
+    # ids (lt-<package>-…) start again in a fresh database, so old stores would drop them
+    shutil.rmtree(output / f"home{suffix}", ignore_errors=True)
     vhost = f"{name}-vhost"
     async with Management(settings.amqp) as api:
         await api.delete_vhost(vhost)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from hub import directory
 from hub.db import Q
 from hub.http.auth import Authenticated
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["directory"])
     "/directory",
     summary="Agencies: search by code or name, by parent; paged",
 )
-async def directory(
+async def search(
     request: Request,
     who: Authenticated,
     q: Annotated[
@@ -32,18 +33,7 @@ async def directory(
         Q.directory_search, q or None, parent, page_size, (page - 1) * page_size
     )
     return {
-        "agencies": [
-            {
-                "organ_id": r["organ_id"],
-                "name": r["name"],
-                "parent_id": r["parent_id"],
-                "system_id": r["system_id"],
-                "state": r["state"],
-                "successor_id": r["successor_id"],
-                "closed_on": r["closed_on"].isoformat() if r["closed_on"] else None,
-            }
-            for r in rows
-        ],
+        "agencies": [directory.item(r) for r in rows],
         "total": rows[0]["total"] if rows else 0,
         "page": page,
         "page_size": page_size,
