@@ -340,6 +340,7 @@ async def directory_phase(
             senders = await register(isolated, 4, "bench.s")
             recipients = await register(isolated, 5, "bench.r")
             log = options.output / "hub-directory.log"
+            log.unlink(missing_ok=True)  # "ready" is read from this run's log alone
             started = time.perf_counter()
             hub = start_hub(env, options.workers, log)
             try:
