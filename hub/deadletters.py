@@ -19,8 +19,8 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from hub.broker import names
 from hub.broker.stamp import Stamper
+from hub.lanes import admit
 from hub.urgency import UrgentDocuments
-from hub.worker import admit
 
 MAX_SCAN = 10_000
 _lock = asyncio.Lock()

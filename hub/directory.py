@@ -282,7 +282,7 @@ async def apply(db: asyncpg.Connection, decided: Plan, *, source: bytes) -> None
         )
 
 
-def item(r: asyncpg.Record) -> dict[str, Any]:
+def as_item(r: asyncpg.Record) -> dict[str, Any]:
     """An agency as the directory shows it (export, ``GET /api/v1/directory``)."""
     return {
         "organ_id": r["organ_id"],
@@ -296,7 +296,7 @@ def item(r: asyncpg.Record) -> dict[str, Any]:
 
 
 def export(rows: Iterable[asyncpg.Record], fmt: str) -> str:
-    items = [item(r) for r in rows]
+    items = [as_item(r) for r in rows]
     if fmt == "json":
         return json.dumps(items, ensure_ascii=False, indent=1) + "\n"
     out = io.StringIO()

@@ -10,71 +10,20 @@ import hashlib
 import itertools
 import time
 import traceback
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator
 
-import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
 from hub import events, metrics, overdue, records
 from hub.broker import names
-from hub.broker.stamp import STAMP_HEADER, Stamper, without_ours
 from hub.db import Q
 from hub.decision import Submission
+from hub.lanes import admit, channel_closed, dead_letter, hub_headers
 from hub.pipeline import TRANSIENT_BROKER, BrokerUnavailable, Pipeline
 from hub.schema import Kind
-from hub.urgency import UrgentDocuments, lane_of
 
 log = structlog.get_logger(__name__)
-
-
-async def forward(
-    channel: AbstractChannel,
-    message: AbstractIncomingMessage,
-    queue: str,
-    headers: dict[str, Any],
-    *,
-    timestamp: dt.datetime | None,
-) -> None:
-    """Copy a message, body and id unchanged, into one of the hub's queues (confirmed)."""
-    await channel.default_exchange.publish(
-        aio_pika.Message(
-            message.body,
-            message_id=message.message_id,
-            headers=headers,
-            content_type=message.content_type,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            timestamp=timestamp,
-        ),
-        routing_key=queue,
-    )
-
-
-async def dead_letter(
-    channel: AbstractChannel,
-    message: AbstractIncomingMessage,
-    reason: str,
-    ours: Mapping[str, Any],
-) -> None:
-    """Copy the message to lienthong.dead with the reason in a header (publisher confirm).
-
-    ``ours`` are the hub's own stamped headers for it (empty when the hub cannot say who
-    submitted it); whatever ``x-lienthong-*`` header the publisher sent is dropped, so a dead
-    letter never shows, nor can be requeued under, a submitter the hub did not establish."""
-    headers = without_ours(message.headers)
-    headers.update(ours)
-    headers[names.REASON_HEADER] = reason[:1000]
-    await forward(channel, message, names.DEAD_QUEUE, headers, timestamp=dt.datetime.now(dt.UTC))
-    metrics.DEAD_LETTERS.labels(reason.split(":", 1)[0][:40]).inc()
-
-
-def channel_closed(message: AbstractIncomingMessage) -> bool:
-    """Whether the channel a message came on is gone (then the broker delivers it again)."""
-    try:
-        return bool(message.channel.is_closed)
-    except aio_pika.exceptions.ChannelInvalidStateError:
-        return True
 
 
 class Triage:
@@ -156,44 +105,6 @@ class Triage:
                 with contextlib.suppress(*TRANSIENT_BROKER):
                     await asyncio.sleep(0.5)
                     await message.nack(requeue=True)
-
-
-async def admit(
-    channel: AbstractChannel,
-    message: AbstractIncomingMessage,
-    stamper: Stamper,
-    *,
-    submitter: str,
-    kind: str,
-    urgent_documents: UrgentDocuments,
-) -> None:
-    """Put a submission into its lane with the hub's stamped headers only (triage, and an
-    operator's requeue of a dead letter, which thus meets the same checks as a fresh one)."""
-    lane = lane_of(message.body, kind, urgent_documents)
-    headers = stamper.stamp(
-        message_id=message.message_id or "",
-        submitter=submitter,
-        kind=kind,
-        size=len(message.body),
-    )
-    headers[names.RECEIVED_HEADER] = dt.datetime.now(dt.UTC).isoformat()
-    await forward(
-        channel,
-        message,
-        names.URGENT_WORK_QUEUE if lane == "urgent" else names.WORK_QUEUE,
-        headers,
-        timestamp=message.timestamp,
-    )
-
-
-def _hub_headers(message: AbstractIncomingMessage) -> dict[str, Any]:
-    """The headers the hub set on a message of its work lanes (only its user writes there)."""
-    headers = message.headers or {}
-    return {
-        k: headers[k]
-        for k in (names.SUBMITTER_HEADER, names.KIND_HEADER, STAMP_HEADER, names.RECEIVED_HEADER)
-        if k in headers
-    }
 
 
 class KeyedLocks:
@@ -336,7 +247,7 @@ class Workers:
                         channel,
                         message,
                         f"hub error: {type(exc).__name__}: {exc}",
-                        _hub_headers(message),
+                        hub_headers(message),
                     )
                     await message.ack()
                 finally:

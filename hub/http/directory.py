@@ -33,7 +33,7 @@ async def search(
         Q.directory_search, q or None, parent, page_size, (page - 1) * page_size
     )
     return {
-        "agencies": [directory.item(r) for r in rows],
+        "agencies": [directory.as_item(r) for r in rows],
         "total": rows[0]["total"] if rows else 0,
         "page": page,
         "page_size": page_size,

@@ -1,0 +1,190 @@
+"""``lienthong ca …``: the certificate authorities the hub trusts and their revocation lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from cryptography import x509
+from rich.table import Table
+
+from hub import config, home, pki, registry, revocation
+from hub.cli import _read, _warn, out, run
+from hub.db import Q, connect
+from hub.errors import CertificateRefused, Code
+
+ca_app = typer.Typer(help="Certificate authorities the hub trusts.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ca_app, name="ca")
+
+
+@ca_app.command("init")
+def ca_init() -> None:
+    """Make a development CA and the hub's signing key under LIENTHONG_HOME, and trust the CA."""
+
+    async def work(settings: config.Settings) -> None:
+        made = home.init_dev_ca(settings)
+        db = await connect(settings.database_url)
+        try:
+            trusted, warnings = await registry.trust_ca(db, made.ca.cert, source="development")
+        finally:
+            await db.close()
+        _warn(warnings)
+        state = "created" if made.created_ca else "kept"
+        out.print(f"{state} development CA {made.ca.cert_path}")
+        state = "created" if made.created_hub else "kept"
+        out.print(
+            f"{state} hub signing key {made.hub.key_path} and certificate {made.hub.cert_path}"
+        )
+        out.print("the development CA is " + ("now trusted" if trusted else "already trusted"))
+
+    run(work)
+
+
+@ca_app.command("trust")
+def ca_trust(pem: Annotated[Path, typer.Argument(help="the CA certificate (PEM or DER)")]) -> None:
+    """Trust another CA (an agency's real CA)."""
+
+    async def work(settings: config.Settings) -> None:
+        certs = _read_certificates(pem)
+        db = await connect(settings.database_url)
+        try:
+            for cert in certs:
+                trusted, warnings = await registry.trust_ca(db, cert, source="operator")
+                _warn(warnings)
+                verb = "now trusted" if trusted else "already trusted"
+                out.print(f"{cert.subject.rfc4514_string()}: {verb}", highlight=False)
+        finally:
+            await db.close()
+
+    run(work)
+
+
+crl_app = typer.Typer(help="Certificate revocation lists.", no_args_is_help=True)
+ca_app.add_typer(crl_app, name="crl")
+
+
+@crl_app.command("add")
+def crl_add(crl: Annotated[Path, typer.Argument(help="the CRL (PEM or DER)")]) -> None:
+    """Load a trusted CA's certificate revocation list (refuses one no trusted CA signed)."""
+    from hub import revocation
+
+    async def work(settings: config.Settings) -> revocation.LoadedCrl:
+        db = await connect(settings.database_url)
+        try:
+            return await revocation.add(db, _read(crl))
+        finally:
+            await db.close()
+
+    loaded = run(work)
+    until = f", next update {loaded.next_update[:16]}" if loaded.next_update else ""
+    out.print(
+        f"loaded the CRL of {loaded.issuer}: {loaded.revoked} revoked certificate(s), "
+        f"issued {loaded.this_update[:16]}{until}",
+        highlight=False,
+    )
+
+
+@crl_app.command("url")
+def crl_url(
+    ca: Annotated[str, typer.Argument(help="the CA: SHA-256 fingerprint (a prefix) or name")],
+    url: Annotated[str, typer.Argument(help="its CRL distribution point (http, https, file)")],
+) -> None:
+    """Refresh a CA's CRL from this URL (every LIENTHONG_CRL_REFRESH_SECONDS)."""
+    from hub import revocation
+
+    async def work(settings: config.Settings) -> str:
+        db = await connect(settings.database_url)
+        try:
+            return await revocation.set_url(db, ca, url)
+        finally:
+            await db.close()
+
+    out.print(f"the CRL of {run(work)} is refreshed from {url}", highlight=False)
+
+
+@crl_app.command("refresh")
+def crl_refresh() -> None:
+    """Fetch every configured distribution point now."""
+    from hub import revocation
+
+    async def work(settings: config.Settings) -> list[revocation.Refreshed]:
+        db = await connect(settings.database_url)
+        try:
+            return await revocation.refresh(db)
+        finally:
+            await db.close()
+
+    done = run(work)
+    for item in done:
+        out.print(f"{item.ca}: {item.outcome} ({item.url})", highlight=False)
+    if any(item.outcome.startswith("failed") for item in done):
+        raise typer.Exit(1)
+
+
+@crl_app.command("status")
+def crl_status() -> None:
+    """Each trusted CA's latest CRL: when issued, when the next is due, stale or not."""
+    from hub import revocation
+
+    async def work(settings: config.Settings) -> list[revocation.CrlState]:
+        db = await connect(settings.database_url)
+        try:
+            return await revocation.states(db)
+        finally:
+            await db.close()
+
+    now = pki.utcnow()
+    table = Table("CA", "CRL issued", "next due", "state", "source")
+    for s in run(work):
+        state = "no CRL" if s.this_update is None else ("STALE" if s.stale(now) else "fresh")
+        table.add_row(
+            s.ca,
+            f"{s.this_update:%Y-%m-%d %H:%M}" if s.this_update else "—",
+            f"{s.next_update:%Y-%m-%d %H:%M}" if s.next_update else "—",
+            state,
+            s.url or "—",
+        )
+    out.print(table)
+
+
+@ca_app.command("expiring")
+def ca_expiring(
+    days: Annotated[int, typer.Option("--days", help="within this many days")] = 30,
+) -> None:
+    """Agency certificates and trusted CAs that expire within --days (or have expired)."""
+
+    async def work(settings: config.Settings) -> list[Any]:
+        db = await connect(settings.database_url)
+        try:
+            return list(
+                await db.fetch(Q.certificates_expiring, pki.utcnow() + dt.timedelta(days=days))
+            )
+        finally:
+            await db.close()
+
+    rows = run(work)
+    if not rows:
+        out.print(f"no certificate expires within {days} days")
+        return
+    table = Table("expires", "what", "agency", "subject", "SHA-256")
+    for r in rows:
+        table.add_row(
+            f"{r['not_after']:%Y-%m-%d}",
+            r["what"],
+            r["owner"] or "—",
+            r["subject"],
+            bytes(r["fingerprint"]).hex()[:16],
+        )
+    out.print(table)
+
+
+def _read_certificates(path: Path) -> list[x509.Certificate]:
+    try:
+        return pki.load_certificates(path.read_bytes())
+    except OSError as exc:
+        raise CertificateRefused(Code.CERT_UNTRUSTED, f"cannot read {path}: {exc}") from exc
