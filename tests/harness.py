@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aio_pika
+import aiormq
+import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from cryptography import x509
 from signxml.verifier import SignatureConfiguration, XMLVerifier
@@ -256,6 +258,29 @@ class World:
             if agency.connection is not None:
                 with contextlib.suppress(Exception):
                     await agency.connection.close()
+
+
+async def assert_confined(
+    connection: aio_pika.abc.AbstractConnection, *, own: str, other: str, other_user: str
+) -> None:
+    """Least privilege as the broker enforces it: the user reads its own inbox, neither of
+    ``other``'s two inboxes, and cannot publish with ``other_user`` as its user_id."""
+    channel = await connection.channel()
+    queue = await channel.get_queue(names.inbox(own), ensure=False)
+    assert await queue.get(fail=False) is None
+    for queue_name in (names.inbox(other), names.urgent_inbox(other)):
+        channel = await connection.channel()
+        queue = await channel.get_queue(queue_name, ensure=False)
+        with pytest.raises(aiormq.exceptions.ChannelAccessRefused):
+            await queue.get(fail=False)
+    channel = await connection.channel(publisher_confirms=True)
+    submit = await channel.get_exchange(names.SUBMIT_EXCHANGE, ensure=False)
+    with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
+        await submit.publish(
+            aio_pika.Message(b"<edXML/>", user_id=other_user, message_id="as-another"),
+            routing_key="edoc",
+        )
+        await channel.close()
 
 
 def free_port() -> int:

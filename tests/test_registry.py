@@ -17,6 +17,7 @@ from hub.db import Q
 from hub.errors import CertificateRefused, Code, RegistryError
 from hub.session import Session, open_session
 from hub.tokens import token_hash
+from tests.harness import assert_confined
 
 
 @pytest.fixture
@@ -81,27 +82,8 @@ async def test_agency_a_can_neither_read_b_nor_publish_as_b(session, settings, o
         await submit.publish(
             aio_pika.Message(b"<edXML/>", user_id=a.amqp_user, message_id="m1"), routing_key="edoc"
         )
-        # … and read its own inbox
-        channel = await connection.channel()
-        own = await channel.get_queue(names.inbox(a.organ_id), ensure=False)
-        assert await own.get(fail=False) is None
-
-        # A cannot read B's inboxes
-        for queue_name in (names.inbox(b.organ_id), names.urgent_inbox(b.organ_id)):
-            channel = await connection.channel()
-            queue = await channel.get_queue(queue_name, ensure=False)
-            with pytest.raises(aiormq.exceptions.ChannelAccessRefused):
-                await queue.get(fail=False)
-
-        # A cannot publish with B's user_id: the broker refuses the mismatch
-        channel = await connection.channel(publisher_confirms=True)
-        submit = await channel.get_exchange(names.SUBMIT_EXCHANGE, ensure=False)
-        with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
-            await submit.publish(
-                aio_pika.Message(b"<edXML/>", user_id=b.amqp_user, message_id="m2"),
-                routing_key="edoc",
-            )
-            await channel.close()
+        # … read its own inbox, neither of B's, and cannot publish with B's user_id
+        await assert_confined(connection, own=a.organ_id, other=b.organ_id, other_user=b.amqp_user)
 
         # A cannot publish straight into an inbox, nor declare anything
         channel = await connection.channel(publisher_confirms=True)

@@ -8,14 +8,13 @@ import datetime as dt
 import uuid
 
 import aio_pika
-import aiormq
 import pytest
 
 from hub import directory, registry, systems, timeline
 from hub.broker import names
 from hub.errors import RegistryError
 from tests.conftest import random_organ_id
-from tests.harness import World, running_hub
+from tests.harness import World, assert_confined, running_hub
 
 
 def system_id() -> str:
@@ -151,22 +150,9 @@ async def test_system_a_can_neither_read_b_nor_publish_as_b(world: World, settin
     url = f"amqp://{a.amqp_user}:{a.amqp_password}@127.0.0.1:5672/{settings.amqp.vhost}"
     connection = await aio_pika.connect(url)
     try:
-        channel = await connection.channel()
-        own = await channel.get_queue(names.inbox(a.system_id), ensure=False)
-        assert await own.get(fail=False) is None
-        for queue_name in (names.inbox(b.system_id), names.urgent_inbox(b.system_id)):
-            channel = await connection.channel()
-            queue = await channel.get_queue(queue_name, ensure=False)
-            with pytest.raises(aiormq.exceptions.ChannelAccessRefused):
-                await queue.get(fail=False)
-        channel = await connection.channel(publisher_confirms=True)
-        submit = await channel.get_exchange(names.SUBMIT_EXCHANGE, ensure=False)
-        with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
-            await submit.publish(
-                aio_pika.Message(b"<edXML/>", user_id=b.amqp_user, message_id="m2"),
-                routing_key="edoc",
-            )
-            await channel.close()
+        await assert_confined(
+            connection, own=a.system_id, other=b.system_id, other_user=b.amqp_user
+        )
     finally:
         await connection.close()
 
