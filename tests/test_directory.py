@@ -158,3 +158,37 @@ async def test_closing_refuses_a_cycle_and_an_unknown_successor(world: World) ->
         await directory.close(db, b.organ_id, "000.00.00.Z99", dt.date.today())
     with pytest.raises(RegistryError, match="own successor"):
         await directory.close(db, b.organ_id, b.organ_id, dt.date.today())
+
+
+async def test_a_change_committed_late_is_not_missed(world: World, settings) -> None:
+    """A transaction that began before a look and commits after it: the next look finds its
+    change (changes are read by transaction horizon, not by id)."""
+    platform = await world.system(f"vxp.late.{uuid.uuid4().hex[:6]}")
+    pool = await create_pool(settings.database_url, min_size=1, max_size=3)
+    try:
+        cache = registry_cache.RegistryCache(pool, settings.database_url)
+        await cache.start()
+        late, early = random_organ_id(), random_organ_id()
+        slow = await pool.acquire()
+        transaction = slow.transaction()
+        await transaction.start()
+        await slow.execute(
+            "INSERT INTO agency (organ_id, name, system_id) VALUES ($1, 'late', $2)",
+            late,
+            platform.system_id,
+        )
+        # another change commits meanwhile, with a higher change id, and is seen
+        await pool.execute(
+            "INSERT INTO agency (organ_id, name, system_id) VALUES ($1, 'early', $2)",
+            early,
+            platform.system_id,
+        )
+        await cache.follow()
+        assert cache.snapshot.system_of(early) == platform.system_id
+        assert cache.snapshot.system_of(late) is None
+        await transaction.commit()
+        await pool.release(slow)
+        await cache.follow()
+        assert cache.snapshot.system_of(late) == platform.system_id
+    finally:
+        await pool.close()
