@@ -235,9 +235,7 @@ def resolve_recipients(recipients: Iterable[str], snapshot: Snapshot, today: dt.
             )
     final = tuple(dict.fromkeys(resolved))
     check_recipients(final, snapshot)
-    return Addressed(
-        recipients=final, aliases=aliases, note="; ".join(notes) and "; " + "; ".join(notes)
-    )
+    return Addressed(recipients=final, aliases=aliases, note="".join("; " + n for n in notes))
 
 
 def check_recipients(recipients: Iterable[str], snapshot: Snapshot) -> None:

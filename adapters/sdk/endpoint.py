@@ -237,10 +237,9 @@ class Endpoint:
         ``key_path``, or a hosted agency's in ``agency_keys``); a signed one is sent as it is."""
         if DS_NS.encode() in data:
             return data
-        sender = _sender_of(data)
-        signer = self.signers.get(sender) or (
-            self.signer if sender in (self.config.organ_id, "") else None
-        )
+        # only a system signing for several agencies needs to read whose package it is
+        sender = _sender_of(data) if self.signers else None
+        signer = self._signer_for(sender)
         if signer is None:
             raise ValueError(
                 f"the package is not signed and no key is configured for {sender or 'its sender'} "
@@ -326,10 +325,15 @@ class Endpoint:
         )
         return await self.send(spec, timeout=timeout)
 
+    def _signer_for(self, organ: str | None) -> _Signer | None:
+        """The key of a hosted agency (``agency_keys``), else the default agency's; None for
+        an agency the endpoint has no key for. ``None`` or "" means the default agency."""
+        if organ and organ in self.signers:
+            return self.signers[organ]
+        return self.signer if organ in (None, "", self.config.organ_id) else None
+
     def _can_sign(self, organ: str | None) -> bool:
-        if organ is not None and organ in self.signers:
-            return True
-        return self.signer is not None and organ in (None, self.config.organ_id)
+        return self._signer_for(organ) is not None
 
     # --- receiving -----------------------------------------------------------------------
 
