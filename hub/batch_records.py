@@ -108,7 +108,7 @@ def _prepare(pending: Pending, signer: receipt.HubSigner) -> _Row:
             lane=pending.lane,
         )
         facts = records.acceptance_facts(submission, result, plan, now=pending.now)
-        event = records.acceptance_event(submission, plan)
+        event = records.acceptance_event(submission, result, plan)
         organ_id = result.sender
     return _Row(
         pending=pending,

@@ -18,6 +18,7 @@ from hub.db import connect
 from hub.db.migrate import migrate as run_migrations
 from hub.errors import HubError
 from hub.session import open_session
+from hub.vxp.secrets import SecretBox, seal_plaintext
 
 T = TypeVar("T")
 
@@ -70,6 +71,13 @@ def migrate_command() -> None:
         if report.applied:
             out.print(f"applied {', '.join(report.applied)}")
         out.print(f"database {report.database} is at schema version {report.current_version}")
+        db = await connect(settings.database_url)
+        try:
+            sealed = await seal_plaintext(db, SecretBox.of(settings))
+        finally:
+            await db.close()
+        if sealed:
+            out.print(f"sealed {sealed} national-SDK secrets stored in the clear")
 
     run(work)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,9 @@ class Settings:
     """How often the chain heads are sealed (the window a deleted tail could go unseen)."""
     check_seconds: float = 30.0
     """The time budget of one package's checks (a backstop: the parser's caps bound them)."""
+    vxp_timezone: str | None = None
+    """The zone the national SDK's timestamps are read in (it writes its JVM's local time with
+    no zone); ``None``: the hub's own local zone."""
 
     @property
     def database_name(self) -> str:
@@ -199,7 +203,20 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         seal_seconds=_seconds("LIENTHONG_SEAL_SECONDS", get("LIENTHONG_SEAL_SECONDS")),
         check_seconds=_seconds("LIENTHONG_CHECK_SECONDS", get("LIENTHONG_CHECK_SECONDS")),
+        vxp_timezone=_zone(env.get("LIENTHONG_VXP_TIMEZONE", "").strip() or None),
     )
+
+
+def _zone(name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"LIENTHONG_VXP_TIMEZONE={name!r} is not a time zone; use e.g. Asia/Ho_Chi_Minh"
+        ) from exc
+    return name
 
 
 def vhost_path(vhost: str) -> str:

@@ -15,6 +15,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 
 import structlog
+from cryptography import x509
 
 from hub import package, pki, schema, trust, verification, xmlsafe
 from hub.errors import Code, PackageRejected
@@ -48,7 +49,9 @@ class Checked:
 
     document: DocumentPackage | None
     status: StatusPackage | None
-    signer_fingerprint: bytes
+    signer_fingerprint: bytes | None
+    """The verified signer's certificate; ``None`` for an unsigned package accepted on the
+    authority of its system's authentication (:attr:`assurance` ``transport``)."""
     recipients: tuple[str, ...]
     """Who gets the package (for a status: decided with the records)."""
     addressed: trust.Addressed = field(default_factory=lambda: trust.Addressed(recipients=()))
@@ -65,6 +68,21 @@ class Checked:
     @property
     def urgent(self) -> bool:
         return self.document is not None and self.document.urgent
+
+    @property
+    def assurance(self) -> str:
+        return assurance_of(self.signer_fingerprint)
+
+
+SIGNATURE = "signature"
+TRANSPORT = "transport"
+
+
+def assurance_of(signer: bytes | None) -> str:
+    """What an accepted package's origin rests on (contract, version 2: the receipt's
+    ``Assurance``): a verified XML-DSig ``signature``, or only its system's authentication
+    (``transport``: an unsigned package under ``--unsigned accept``)."""
+    return SIGNATURE if signer is not None else TRANSPORT
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -132,23 +150,37 @@ def _check(
     max_bytes: int,
     stage: _Stage,
 ) -> Checked:
-    inspected = inspect(submission.body, submission.kind, max_bytes=max_bytes, stage=stage)
-    stage(Code.SIGNATURE_INVALID)
-    # signxml verifies the tree inspection parsed (no second parse) and empties it afterwards
-    verified = verification.verify(submission.body, inspected.signature, consume_tree=True)
+    inspected = inspect(
+        submission.body,
+        submission.kind,
+        max_bytes=max_bytes,
+        stage=stage,
+        unsigned_ok=submission.submitter in snapshot.unsigned_accepted,
+    )
+    signer: x509.Certificate | None = None
+    if inspected.signature is None:
+        # No XML-DSig at all, from a system whose policy accepts that: the package is taken on
+        # the authority of the system's authentication (assurance "transport"), and read whole.
+        content = inspected.tree.getroot()
+    else:
+        stage(Code.SIGNATURE_INVALID)
+        # signxml verifies the tree inspection parsed (no second parse) and empties it afterwards
+        verified = verification.verify(submission.body, inspected.signature, consume_tree=True)
+        # From here on only the signed content is read.
+        content = verified.signed_root
+        signer = verified.signer
     del inspected
-    # From here on only the signed content is read.
     stage(Code.SCHEMA_INVALID)
     if submission.kind is Kind.EDOC:
-        document = package.read_document(verified.signed_root)
+        document = package.read_document(content)
         status = None
         claimed = document.sender
     else:
         document = None
-        status = package.read_status(verified.signed_root)
+        status = package.read_status(content)
         claimed = status.sender
     stage(Code.CERT_UNTRUSTED)
-    owner = trust.check_signer(verified.signer, snapshot, now)
+    owner = claimed if signer is None else trust.check_signer(signer, snapshot, now)
     stage(Code.SENDER_MISMATCH)
     today = local_date(now)
     trust.bind_sender(
@@ -167,7 +199,7 @@ def _check(
     return Checked(
         document=document,
         status=status,
-        signer_fingerprint=pki.fingerprint(verified.signer),
+        signer_fingerprint=None if signer is None else pki.fingerprint(signer),
         recipients=addressed.recipients,
         addressed=addressed,
     )

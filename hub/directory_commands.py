@@ -21,6 +21,7 @@ from hub.db import Q, connect
 from hub.decision import local_date
 from hub.errors import HubError
 from hub.session import open_session
+from hub.vxp import secrets
 
 system_app = typer.Typer(
     help="Connected systems: what connects on behalf of the agencies it hosts.",
@@ -143,6 +144,52 @@ def system_policy(
 
     run(work)
     out.print(f"system {system_id}: unsigned packages {unsigned}ed", highlight=False)
+
+
+secret_app = typer.Typer(help="The system's national-SDK secret.", no_args_is_help=True)
+system_app.add_typer(secret_app, name="secret")
+
+
+@secret_app.command("rotate")
+def system_secret_rotate(
+    system_id: str,
+    grace_hours: Annotated[
+        float,
+        typer.Option("--grace-hours", help="how long the current secret stays valid (0: not)"),
+    ] = secrets.GRACE.total_seconds() / 3600,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Issue a new national-SDK secret (shown once); the current one stays valid for the grace
+    period, so the system can change its SDK's configuration without a gap."""
+
+    async def work(settings: Settings) -> secrets.Rotated:
+        db = await connect(settings.database_url)
+        try:
+            async with db.transaction():
+                return await secrets.rotate(
+                    db,
+                    secrets.SecretBox.of(settings),
+                    system_id,
+                    grace=dt.timedelta(hours=max(0.0, grace_hours)),
+                )
+        finally:
+            await db.close()
+
+    rotated = run(work)
+    if as_json:
+        out.print_json(
+            data={
+                "system_id": rotated.system_id,
+                "vxp_secret": rotated.secret,
+                "previous_valid_until": rotated.previous_until.isoformat(),
+            }
+        )
+        return
+    out.print(f"system {system_id}: new national-SDK key   {rotated.secret}   (shown once)")
+    out.print(
+        f"  the previous key stays valid until {rotated.previous_until:%Y-%m-%d %H:%M %Z}",
+        highlight=False,
+    )
 
 
 def agency_move(

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import hashes
 
 from hub import audit, chain, pki, seal, signature, verification, xmlsafe
 from hub.db import DB, Q
+from hub.decision import SIGNATURE, TRANSPORT
 from hub.errors import CertificateRefused, HubError, PackageRejected
 from hub.receipt import HubSigner
 
@@ -127,6 +128,12 @@ async def export(
                 "outcome": p["outcome"],
                 "code": p["code"],
                 "detail": p["detail"],
+                "channel": p["channel"],
+                "assurance": (
+                    (SIGNATURE if p["signed"] else TRANSPORT)
+                    if p["outcome"] == "accepted"
+                    else None
+                ),
             }
         )
         if p["signer_pem"]:
@@ -476,7 +483,13 @@ def _check_documents(
         if chain.sha256(data).hex() != link.payload.get("digest"):
             report.problems.append(f"{name}: its SHA-256 is not the one recorded in {where}")
             continue
-        if item.get("outcome") == "accepted":
+        if item.get("outcome") == "accepted" and link.payload.get("assurance") == TRANSPORT:
+            report.checked.append(
+                f"{name}: recorded in {where}; accepted unsigned (assurance transport: on the "
+                f"authority of system {item.get('submitter')}'s authentication), so there is no "
+                "signature to verify"
+            )
+        elif item.get("outcome") == "accepted":
             signer = _signed_by(data, name, report)
             if signer is not None:
                 try:

@@ -9,6 +9,17 @@ PACKAGES = Counter(
     "Submissions decided, by kind, outcome and code",
     ["kind", "outcome", "code"],
 )
+ACCEPTED_UNSIGNED = Counter(
+    "lienthong_accepted_unsigned_total",
+    "Packages accepted without an XML-DSig signature (assurance transport: the system's policy "
+    "is --unsigned accept), by submitting system",
+    ["system"],
+)
+VXP_REQUESTS = Counter(
+    "lienthong_vxp_requests_total",
+    "Requests to the national SDK's endpoint (/vxp), by call and outcome (OK or the FAIL code)",
+    ["call", "outcome"],
+)
 DELIVERIES = Counter(
     "lienthong_deliveries_total", "Messages published into inboxes, by kind", ["kind"]
 )

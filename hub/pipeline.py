@@ -226,6 +226,9 @@ class Pipeline:
         if not recorded.replay:
             code = recorded.code.value if recorded.code else ""
             metrics.PACKAGES.labels(submission.kind.value, recorded.outcome, code).inc()
+            if isinstance(result, decision.Checked) and recorded.code is None:
+                if result.assurance == decision.TRANSPORT:
+                    metrics.ACCEPTED_UNSIGNED.labels(submission.submitter).inc()
             metrics.END_TO_END_SECONDS.observe(time.perf_counter() - started)
         log.info(
             "package_" + recorded.outcome,

@@ -30,6 +30,9 @@ class ReceiptFacts:
     digest: bytes
     timestamp: dt.datetime
     recipients: Sequence[str] = ()
+    assurance: str | None = None
+    """For an accepted package: ``signature`` (a verified XML-DSig signature) or ``transport``
+    (unsigned, accepted on the authority of its system's authentication)."""
 
     @property
     def outcome(self) -> str:
@@ -71,6 +74,8 @@ def build(facts: ReceiptFacts) -> etree._Element:
         recipients = etree.SubElement(root, _R + "Recipients")
         for organ in facts.recipients:
             etree.SubElement(recipients, _R + "OrganId").text = organ
+    if facts.code is None and facts.assurance is not None:
+        add("Assurance", facts.assurance)
     return root
 
 

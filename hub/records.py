@@ -290,7 +290,7 @@ async def _accept(
         signer,
         kind=plan.kind,
         urgent=plan.urgent,
-        event=acceptance_event(submission, plan),
+        event=acceptance_event(submission, checked, plan),
         organ_id=checked.sender,
         sender=checked.sender,
         addressed=checked.addressed.aliases,
@@ -310,11 +310,16 @@ def acceptance_facts(
         digest=submission.digest,
         timestamp=now,
         recipients=plan.deliver_to,
+        assurance=checked.assurance,
     )
 
 
-def acceptance_event(submission: Submission, plan: Plan) -> dict[str, object]:
-    return {"kind": submission.kind.value, "recipients": list(plan.deliver_to)}
+def acceptance_event(submission: Submission, checked: Checked, plan: Plan) -> dict[str, object]:
+    return {
+        "kind": submission.kind.value,
+        "recipients": list(plan.deliver_to),
+        "assurance": checked.assurance,
+    }
 
 
 def rejection_parts(

@@ -46,6 +46,7 @@ class _Tables:
     agencies: dict[str, str] = field(default_factory=dict)
     hosts: dict[str, str] = field(default_factory=dict)
     systems: dict[str, str] = field(default_factory=dict)
+    unsigned_accepted: set[str] = field(default_factory=set)
     closures: dict[str, Closure] = field(default_factory=dict)
     certificates: dict[bytes, RegisteredCert] = field(default_factory=dict)
     trusted: dict[bytes, x509.Certificate] = field(default_factory=dict)
@@ -57,6 +58,7 @@ class _Tables:
             agencies=self.agencies,
             hosts=self.hosts,
             systems=self.systems,
+            unsigned_accepted=self.unsigned_accepted,
             closures=self.closures,
             certificates=self.certificates,
             trusted=self.trusted,
@@ -73,6 +75,13 @@ class _Tables:
             self.closures[organ] = Closure(successor=r["successor_id"], on=r["closed_on"])
         else:
             self.closures.pop(organ, None)
+
+    def put_system(self, r: asyncpg.Record) -> None:
+        self.systems[r["system_id"]] = r["state"]
+        if r["unsigned_policy"] == "accept":
+            self.unsigned_accepted.add(r["system_id"])
+        else:
+            self.unsigned_accepted.discard(r["system_id"])
 
     def drop_agency(self, organ: str) -> None:
         for table in (self.agencies, self.hosts, self.closures):
@@ -106,7 +115,8 @@ async def _load_tables(db: DB | asyncpg.Pool) -> _Tables:
     tables = _Tables()
     for r in await db.fetch(Q.registry_agencies):
         tables.put_agency(r)
-    tables.systems = {r["system_id"]: r["state"] for r in await db.fetch(Q.registry_systems)}
+    for r in await db.fetch(Q.registry_systems):
+        tables.put_system(r)
     for r in await db.fetch(Q.registry_certificates):
         tables.put_certificate(r)
     tables.trusted = {
@@ -192,9 +202,10 @@ class RegistryCache:
             wanted = sorted(keys["system"])
             found = await conn.fetch(Q.registry_systems_by_id, wanted)
             for r in found:
-                tables.systems[r["system_id"]] = r["state"]
+                tables.put_system(r)
             for gone in set(wanted) - {r["system_id"] for r in found}:
                 tables.systems.pop(gone, None)
+                tables.unsigned_accepted.discard(gone)
         if keys["certificate"]:
             wanted_fp = [bytes.fromhex(k) for k in sorted(keys["certificate"])]
             found = await conn.fetch(Q.registry_certificates_by_fingerprint, wanted_fp)

@@ -28,6 +28,8 @@ from hub.pipeline import Pipeline, utcnow
 from hub.registry_cache import RegistryCache
 from hub.revocation import CrlWatch
 from hub.seal import Sealer
+from hub.vxp import auth
+from hub.vxp.secrets import SecretBox, seal_plaintext
 from hub.worker import OverdueWatch, Sweeper, Triage, Workers
 
 log = structlog.get_logger(__name__)
@@ -76,7 +78,9 @@ async def run_hub(
     identity = home.load_hub_identity(settings)
     await check_schema(settings)
     pool = await create_pool(settings.database_url, min_size=2, max_size=options.concurrency + 4)
+    box = SecretBox.of(settings)
     try:
+        await seal_plaintext(pool, box)
         connection = await topology.connect(
             settings.amqp.url, name=f"lienthong-hub-{os.getpid()}-{options.process}", robust=False
         )
@@ -134,7 +138,14 @@ async def run_hub(
             ]
         server: _Server | None = None
         if options.http:
-            app = create_app(HubState(pipeline=pipeline, connection=connection))
+            app = create_app(
+                HubState(
+                    pipeline=pipeline,
+                    connection=connection,
+                    secrets=box,
+                    vxp_zone=auth.zone_named(settings.vxp_timezone),
+                )
+            )
             server = _Server(
                 uvicorn.Config(
                     app,

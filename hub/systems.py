@@ -23,6 +23,7 @@ from hub.db import DB, Q
 from hub.errors import RegistryError
 from hub.organ_id import check_queue_names
 from hub.tokens import token_hash
+from hub.vxp.secrets import SecretBox, new_secret
 
 SYSTEM_ID = re.compile(r"[0-9A-Za-z._-]{1,64}")
 
@@ -95,9 +96,10 @@ async def add_system(
         raise RegistryError(f"system {system_id} is already registered")
     password = secrets.token_urlsafe(24)
     http_token = "lt_" + secrets.token_urlsafe(32)
-    vxp_secret = secrets.token_urlsafe(32)
+    vxp_secret = new_secret()
+    sealed = SecretBox.of(settings).seal(system_id, vxp_secret)
     await provision_broker(management, channel, settings, system_id, password)
-    await db.execute(Q.system_insert, system_id, name, token_hash(http_token), vxp_secret)
+    await db.execute(Q.system_insert, system_id, name, token_hash(http_token), sealed)
     if event:
         await events.append(
             db, kind="system_added", actor="operator", organ_id=None, payload={"system": system_id}

@@ -13,6 +13,7 @@ from typing import Any
 
 from hub import lifecycle
 from hub.db import DB, Q
+from hub.decision import SIGNATURE, TRANSPORT
 
 BUSINESS = {0: "new", 1: "revoke", 2: "update", 3: "replace"}
 
@@ -88,6 +89,9 @@ async def _one(db: DB, document: Any, viewer: Viewer) -> dict[str, Any]:
             entry["code"] = p["code"]
         if p["outcome"] == "accepted" and p["recipients"]:
             entry["to"] = list(p["recipients"])
+        if p["outcome"] == "accepted":
+            entry["assurance"] = SIGNATURE if p["signed"] else TRANSPORT
+            entry["channel"] = p["channel"]
         events.append(entry)
     recipients: dict[str, dict[str, Any]] = {}
     for r in await db.fetch(Q.timeline_recipients, ref):

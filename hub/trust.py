@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -46,6 +47,9 @@ class Snapshot:
     """OrganId → the system that hosts it (version 1: the agency itself)."""
     systems: Mapping[str, str] = field(default_factory=dict)
     """System id → state (``active`` or ``suspended``)."""
+    unsigned_accepted: AbstractSet[str] = field(default_factory=frozenset)
+    """Systems whose policy accepts packages without an XML-DSig signature
+    (``lienthong system policy S --unsigned accept``)."""
     closures: Mapping[str, Closure] = field(default_factory=dict)
     """Closed OrganIds (from their closing date on) and their successors."""
     certificates: Mapping[bytes, RegisteredCert] = field(default_factory=dict)

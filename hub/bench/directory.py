@@ -33,6 +33,7 @@ from hub.decision import local_date
 from hub.registry_cache import RegistryCache
 from hub.session import open_session
 from hub.tokens import token_hash
+from hub.vxp.secrets import SecretBox
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -110,6 +111,7 @@ async def provision(isolated: Settings, count: int, in_broker: int) -> list[str]
     """``count`` systems: the first ``in_broker`` as ``lienthong system add`` makes them (with
     their broker user and quorum inboxes), the rest in the registry only."""
     ids = [f"bench.sys.{n:03d}" for n in range(count)]
+    box = SecretBox.of(isolated)
     async with open_session(isolated) as session:
         for index, system_id in enumerate(ids):
             if index < in_broker:
@@ -129,7 +131,7 @@ async def provision(isolated: Settings, count: int, in_broker: int) -> list[str]
                     system_id,
                     f"bench system {system_id}",
                     token_hash(system_id),
-                    "bench",
+                    box.seal(system_id, "bench"),
                 )
     return ids
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +17,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import __version__
 from hub.db import Q
-from hub.http import directory, documents, gateway, ops, problems
+from hub.http import directory, documents, gateway, ops, problems, vxp
 from hub.pipeline import Pipeline
 from hub.records import Recorded
+from hub.vxp import auth
+from hub.vxp.secrets import SecretBox
 
 STATIC = Path(__file__).parent / "static"
 """The dashboard: plain HTML, CSS and JavaScript shipped in the package (no network at run time)."""
@@ -43,6 +46,10 @@ _OWN_POLICY = ("/docs", "/redoc")
 class HubState:
     pipeline: Pipeline
     connection: AbstractRobustConnection
+    secrets: SecretBox
+    """Opens the national-SDK secrets (:mod:`hub.http.vxp`)."""
+    vxp_zone: dt.tzinfo = field(default_factory=lambda: auth.zone_named(None))
+    """The zone the national SDK's clocks are read in (``LIENTHONG_VXP_TIMEZONE``)."""
     in_flight: dict[tuple[str, str], asyncio.Task[Recorded]] = field(default_factory=dict)
     """Gateway submissions being processed, by (agency, message_id)."""
 
@@ -73,6 +80,7 @@ def create_app(state: HubState) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(directory.router)
     app.include_router(gateway.router)
+    app.include_router(vxp.router)
     app.include_router(ops.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -23,6 +23,7 @@ from hub.db import Q
 from hub.decision import Submission
 from hub.http.auth import SystemCaller
 from hub.http.problems import Problem
+from hub.records import Recorded
 from hub.schema import Kind
 
 router = APIRouter(prefix="/api/v1", tags=["gateway"])
@@ -64,30 +65,49 @@ def _state(request: Request) -> Any:
     return request.app.state.hub
 
 
-async def _submit(
-    request: Request, organ_id: str, kind: Kind, idempotency_key: str | None
-) -> Response:
-    state = _state(request)
-    limit = state.pipeline.settings.max_package_bytes
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, but never more than ``limit`` + 1 bytes (enough to be refused as TOO_LARGE
+    without holding more)."""
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit + 1:
-            break  # enough to be refused as TOO_LARGE without holding more
-    data = bytes(body)
-    message_id = (idempotency_key or "").strip() or "sha256:" + hashlib.sha256(data).hexdigest()
-    submission = Submission(
-        submitter=organ_id, message_id=message_id, kind=kind, body=data, channel="http"
-    )
-    key = (organ_id, message_id)
+            break
+    return bytes(body)
+
+
+def fallback_message_id(data: bytes) -> str:
+    """The ``message_id`` of a submission whose sender named none: its bytes' SHA-256."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+async def run_submission(request: Request, submission: Submission) -> Recorded | None:
+    """Run (or join, when the same submission is already running) the pipeline; ``None`` when
+    it has not finished within :data:`SUBMIT_WAIT_SECONDS` (it goes on)."""
+    state = _state(request)
+    key = (submission.submitter, submission.message_id)
     task = state.in_flight.get(key)
     if task is None:
         task = asyncio.create_task(state.pipeline.process(submission))
         state.in_flight[key] = task
         task.add_done_callback(lambda _: state.in_flight.pop(key, None))
     try:
-        recorded = await asyncio.wait_for(asyncio.shield(task), SUBMIT_WAIT_SECONDS)
+        recorded: Recorded = await asyncio.wait_for(asyncio.shield(task), SUBMIT_WAIT_SECONDS)
     except TimeoutError:
+        return None
+    return recorded
+
+
+async def _submit(
+    request: Request, organ_id: str, kind: Kind, idempotency_key: str | None
+) -> Response:
+    data = await read_body(request, _state(request).pipeline.settings.max_package_bytes)
+    message_id = (idempotency_key or "").strip() or fallback_message_id(data)
+    submission = Submission(
+        submitter=organ_id, message_id=message_id, kind=kind, body=data, channel="http"
+    )
+    recorded = await run_submission(request, submission)
+    if recorded is None:
         location = f"/api/v1/receipts/{message_id}"
         return JSONResponse(
             {"message_id": message_id, "receipt": location},
@@ -151,7 +171,7 @@ def _text(headers: Mapping[str, Any], name: str) -> str | None:
     return str(value) if value is not None else None
 
 
-async def _take_waiting(request: Request, system_id: str, wanted: int) -> None:
+async def take_waiting(request: Request, system_id: str, wanted: int) -> None:
     """Move up to ``wanted`` messages from the system's RabbitMQ inboxes into the table."""
     state = _state(request)
     channel = await state.connection.channel()
@@ -198,7 +218,7 @@ async def list_inbox(
     ] = None,
 ) -> dict[str, Any]:
     assert who.system is not None
-    await _take_waiting(request, who.system, limit + offset)
+    await take_waiting(request, who.system, limit + offset)
     pool = _state(request).pipeline.pool
     rows = await pool.fetch(Q.gateway_list, who.system, limit, offset, recipient)
     total = await pool.fetchval(Q.gateway_count, who.system, recipient)

@@ -48,7 +48,7 @@ SELECT seq, body, heads, signature, certificate FROM seal ORDER BY seq DESC LIMI
 -- Every package linked to the document (document, updates, revocation, statuses), with its
 -- receipt and the signer's registered certificate.
 SELECT p.id, p.kind, p.message_id, p.submitter, p.outcome, p.code, p.detail, p.body,
-       r.xml AS receipt, c.pem AS signer_pem
+       p.channel, p.signer IS NOT NULL AS signed, r.xml AS receipt, c.pem AS signer_pem
 FROM package p
 LEFT JOIN receipt r ON r.package_id = p.id
 LEFT JOIN agency_certificate c ON c.fingerprint = p.signer

@@ -37,7 +37,7 @@ SELECT system_id, name, state, unsigned_policy, created_at, state_changed_at, la
 FROM system WHERE system_id = $1;
 
 -- name: system_insert
-INSERT INTO system (system_id, name, http_token_hash, vxp_secret) VALUES ($1, $2, $3, $4);
+INSERT INTO system (system_id, name, http_token_hash, vxp_sealed) VALUES ($1, $2, $3, $4);
 
 -- name: system_list
 SELECT s.system_id, s.name, s.state, s.unsigned_policy, s.created_at, s.last_seen_at,
@@ -150,3 +150,21 @@ ORDER BY not_after;
 SELECT organ_id, fingerprint, not_after FROM agency_certificate
 UNION ALL
 SELECT 'ca', fingerprint, not_after FROM trusted_ca;
+
+-- name: vxp_plaintext_secrets
+SELECT system_id, vxp_secret FROM system WHERE vxp_secret IS NOT NULL;
+
+-- name: vxp_seal_plaintext
+UPDATE system SET vxp_sealed = $2, vxp_secret = NULL WHERE system_id = $1;
+
+-- name: vxp_secrets_of
+SELECT vxp_secret, vxp_sealed, vxp_previous_sealed,
+       coalesce(vxp_previous_until > now(), false) AS previous_valid
+FROM system WHERE system_id = $1;
+
+-- name: vxp_rotate
+-- $4: seconds the previous secret stays valid.
+UPDATE system SET vxp_previous_sealed = $3, vxp_sealed = $2, vxp_secret = NULL,
+                  vxp_previous_until = now() + make_interval(secs => $4)
+WHERE system_id = $1
+RETURNING vxp_previous_until;

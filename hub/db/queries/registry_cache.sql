@@ -25,10 +25,10 @@ SELECT organ_id, state, system_id, successor_id, closed_on FROM agency
 WHERE organ_id = ANY($1::text[]);
 
 -- name: registry_systems
-SELECT system_id, state FROM system;
+SELECT system_id, state, unsigned_policy FROM system;
 
 -- name: registry_systems_by_id
-SELECT system_id, state FROM system WHERE system_id = ANY($1::text[]);
+SELECT system_id, state, unsigned_policy FROM system WHERE system_id = ANY($1::text[]);
 
 -- name: registry_certificates
 SELECT fingerprint, organ_id, ca_fingerprint, serial, not_before, not_after FROM agency_certificate;

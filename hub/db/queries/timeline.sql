@@ -20,7 +20,8 @@ SELECT EXISTS (SELECT 1 FROM agency WHERE organ_id = $2 AND system_id = $3)
 -- (a refused package's sender is only its claim: hub/timeline.py shows such a rejection only
 -- to the agency that submitted it and to operators).
 SELECT p.id, p.kind, p.message_id, p.submitter, p.sender, p.document_id, p.business_doc_type,
-       p.status_code, p.outcome, p.code, p.detail, p.decided_at, p.recipients
+       p.status_code, p.outcome, p.code, p.detail, p.decided_at, p.recipients, p.channel,
+       p.signer IS NOT NULL AS signed
 FROM package p
 WHERE p.document_ref = $1
    OR (p.outcome = 'rejected' AND p.document_id = $2

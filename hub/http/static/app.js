@@ -21,7 +21,7 @@ const T = {
     certificates: "Chứng thư số", expires: "Hết hạn", suspend: "Tạm dừng", resume: "Khôi phục",
     queues: "Hàng đợi", ready: "Sẵn sàng", unacked: "Đang xử lý", consumers: "Kết nối nhận",
     requeue: "Xử lý lại", discard: "Loại bỏ", reason: "Lý do", submitter: "Nơi nộp",
-    kind: "Loại", timeline: "Dòng thời gian", event: "Sự kiện", by: "Bởi", claimed: "tự khai là", operator: "Người vận hành",
+    kind: "Loại", timeline: "Dòng thời gian", event: "Sự kiện", by: "Bởi", claimed: "tự khai là", transport: "không ký số", transportHelp: "Nhận theo xác thực của hệ thống gửi (chính sách --unsigned accept), không có chữ ký số XML-DSig", operator: "Người vận hành",
     action: "Thao tác", target: "Đối tượng", active: "hoạt động", suspended: "tạm dừng",
     confirm: "Bạn chắc chắn?", done: "Đã thực hiện", viewer: "chỉ xem", admin: "quản trị",
     notfound: "Không tìm thấy", fingerprint: "Dấu vân tay (SHA-256)",
@@ -47,7 +47,7 @@ const T = {
     certificates: "Certificates", expires: "Expires", suspend: "Suspend", resume: "Resume",
     queues: "Queues", ready: "Ready", unacked: "Unacked", consumers: "Consumers",
     requeue: "Requeue", discard: "Discard", reason: "Reason", submitter: "Submitter",
-    kind: "Kind", timeline: "Timeline", event: "Event", by: "By", claimed: "claims to be", operator: "Operator",
+    kind: "Kind", timeline: "Timeline", event: "Event", by: "By", claimed: "claims to be", transport: "unsigned", transportHelp: "Accepted on the authority of the sending system's authentication (policy --unsigned accept): no XML-DSig signature", operator: "Operator",
     action: "Action", target: "Target", active: "active", suspended: "suspended",
     confirm: "Are you sure?", done: "Done", viewer: "viewer", admin: "admin",
     notfound: "Not found", fingerprint: "Fingerprint (SHA-256)",
@@ -262,7 +262,7 @@ async function timeline(main, id) {
     </div>
     <div class="card" id="events">${table([
       ["at", (e) => esc(when(e.at))],
-      ["event", (e) => `<span class="tag ${e.event === "rejected" || e.event === "overdue" ? "bad" : "ok"}" data-event="${esc(e.event)}">${esc(e.event)}</span> ${esc(e.status_code || e.code || e.business_type || "")}`],
+      ["event", (e) => `<span class="tag ${e.event === "rejected" || e.event === "overdue" ? "bad" : "ok"}" data-event="${esc(e.event)}">${esc(e.event)}</span> ${esc(e.status_code || e.code || e.business_type || "")}${e.assurance === "transport" ? ` <span class="tag warn" data-assurance="transport" title="${esc(t("transportHelp"))}">${esc(t("transport"))}</span>` : ""}`],
       ["by", (e) => esc(e.by || "") + (e.claimed ? ` <span class="tag" title="unverified">${esc(t("claimed"))} ${esc(e.claimed.sender || "?")}</span>` : "")],
       ["recipients", (e) => esc(Array.isArray(e.to) ? e.to.join(", ") : e.to || e.recipient || "") + (e.addressed_to ? ` <span class="tag">← ${esc(e.addressed_to)}</span>` : "")],
       ["reason", (e) => esc(e.detail || e.description || "")],
