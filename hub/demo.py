@@ -17,7 +17,7 @@ from pathlib import Path
 from cryptography import x509
 from rich.console import Console
 
-from hub import home, pki, registry
+from hub import demo_national, home, pki, registry
 from hub.config import Settings
 from hub.db import Q
 from hub.db.migrate import migrate
@@ -81,6 +81,8 @@ async def set_up(settings: Settings, console: Console) -> list[dict[str, str]]:
                 f"inboxes lienthong.inbox.{organ_id}[.urgent], key {credentials.key_path}; "
                 f"credentials in {saved}"
             )
+        if await demo_national.set_up(session, settings, console):
+            changed = True
     console.print("the hub is set up" if changed else "the hub was already set up: nothing changed")
     return [
         json.loads((settings.agencies_dir / organ / "credentials.json").read_text())
@@ -233,6 +235,7 @@ async def exchange(
                     f"[bold]{sender['organ_id']}[/] received statuses: "
                     + ", ".join(f"{s.code} from {s.author}" for s in seen)
                 )
+                await demo_national.exchange(settings, base, endpoint, sender, console)
             sender_token = {"Authorization": f"Bearer {sender['http_token']}"}
             timeline = (
                 await client.get(

@@ -1,78 +1,29 @@
-"""The national SDK (VNPT SDKVXP) under a real JVM, as an agency system runs it: a small Java
-driver (tests/vxp/VxpDriver.java) compiled against ../shared/vxp-sdk/lib, and a Python client
-that signs requests exactly as the SDK does (for what the SDK cannot be made to send, such as
-an altered body)."""
+"""The national SDK (VNPT SDKVXP) under a real JVM, as an agency system runs it (the driver of
+:mod:`adapters.national_sdk`, compiled against ../shared/vxp-sdk/lib), and a Python client that
+signs requests exactly as the SDK does (for what the SDK cannot be made to send, such as an
+altered body)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import re
-import shutil
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from adapters import national_sdk
+from adapters.national_sdk import Driver
 from hub.vxp.auth import sdk_hex
-
-SDK = Path(
-    os.environ.get("LIENTHONG_VXP_SDK")
-    or Path(__file__).resolve().parents[2] / "shared" / "vxp-sdk"
-)
-DRIVER = Path(__file__).parent / "vxp" / "VxpDriver.java"
-
-
-@dataclass(frozen=True)
-class Driver:
-    classpath: str
-
-    async def run(self, *args: str, zone: str | None = None) -> dict[str, Any]:
-        """Run one driver command in a JVM (without blocking the hub in this event loop)."""
-        options = [f"-Duser.timezone={zone}"] if zone else []
-        process = await asyncio.create_subprocess_exec(
-            "java",
-            *options,
-            "-cp",
-            self.classpath,
-            "VxpDriver",
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(process.communicate(), 120)
-        text = out.decode("utf-8", "replace")
-        for line in reversed(text.splitlines()):
-            if line.startswith("RESULT "):
-                found: dict[str, Any] = json.loads(line[len("RESULT ") :])
-                return found
-        raise AssertionError(
-            f"the driver printed no result (exit {process.returncode}):\n{text[-3000:]}\n"
-            f"{err.decode('utf-8', 'replace')[-3000:]}"
-        )
 
 
 def compile_driver(into: Path) -> Driver:
-    if not (SDK / "lib").is_dir():
-        pytest.skip(
-            f"the national SDK's jars are not at {SDK}/lib (a user's clone without ../shared): "
-            "set LIENTHONG_VXP_SDK to run the national-SDK tests"
-        )
-    if shutil.which("javac") is None or shutil.which("java") is None:
-        pytest.skip("Java 17 (java and javac) is not installed: make test installs it")
-    classpath = f"{SDK / 'lib'}/*"
-    subprocess.run(
-        ["javac", "-encoding", "UTF-8", "-cp", classpath, "-d", str(into), str(DRIVER)],
-        check=True,
-        capture_output=True,
-    )
-    return Driver(classpath=f"{classpath}{os.pathsep}{into}")
+    try:
+        return national_sdk.compile_driver(into)
+    except national_sdk.Unavailable as missing:
+        pytest.skip(f"national-SDK tests skipped: {missing}")
 
 
 def without_placeholder(data: bytes) -> bytes:

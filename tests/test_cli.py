@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import asyncpg
 import pytest
 from cryptography import x509
 
+from adapters import national_sdk
 from hub import pki
 from hub.broker.management import Management
 from hub.config import Settings
@@ -54,7 +56,8 @@ async def snapshot(settings: Settings, organs: list[str]) -> dict[str, object]:
             p.stat().st_mtime_ns,
         )
         for p in sorted(settings.home.rglob("*"))
-        if p.is_file() and "sdk" not in p.relative_to(settings.home).parts
+        if p.is_file()
+        and not {"sdk", "vxp-demo", "vxp-driver"} & set(p.relative_to(settings.home).parts)
     }
     async with Management(settings.amqp) as api:
         users = {o: await api.get_user(o) for o in organs}
@@ -64,9 +67,11 @@ async def snapshot(settings: Settings, organs: list[str]) -> dict[str, object]:
 
 async def test_a_second_demo_changes_nothing(env, settings, organ_ids) -> None:
     first, second = organ_ids.new(), organ_ids.new()
+    system, third = organ_ids.new(), organ_ids.new()
     env = {
         **env,
         "LIENTHONG_DEMO_AGENCIES": f"{first}=Văn phòng thử;{second}=UBND thử",
+        "LIENTHONG_DEMO_VXP": f"{system}={third}=UBND tỉnh thử",
         "LIENTHONG_HTTP": f"127.0.0.1:{free_port()}",
     }
     result = lienthong(env, "demo", "--once")
@@ -78,13 +83,20 @@ async def test_a_second_demo_changes_nothing(env, settings, organ_ids) -> None:
     assert "answered 03" in result.stdout
     assert f"received statuses: 01 from {second}, 03 from {second}" in result.stdout
     assert "timeline" in result.stdout and "delivered" in result.stdout
+    if national_sdk.sdk_home().is_dir() and shutil.which("javac"):
+        # the national SDK (Java) sends to the Python SDK's agency and reads its statuses
+        assert f"{third} (national SDK, Java, system {system}) sent" in result.stdout
+        assert ": OK 0" in result.stdout
+        assert f"received status 01 from {first}" in result.stdout
+        assert f"received status 03 from {first}" in result.stdout
+        assert "receiveStatus 03" in result.stdout
     saved = json.loads((settings.agencies_dir / first / "credentials.json").read_text())
     assert saved["organ_id"] == first and saved["amqp_password"] and saved["http_token"]
-    before = await snapshot(settings, [first, second])
+    before = await snapshot(settings, [first, second, system])
     result = lienthong(env, "demo", "--once")
     assert "nothing changed" in result.stdout
     assert "receipt accepted" in result.stdout
-    assert await snapshot(settings, [first, second]) == before
+    assert await snapshot(settings, [first, second, system]) == before
 
 
 def test_agency_add_json_and_suspend(env, organ_ids) -> None:

@@ -1,2 +1,3 @@
-"""The hub's HTTP server: health, metrics, the hub's certificate (and, later, the gateway and
-the operators' dashboard)."""
+"""The hub's HTTP server: health, metrics and the hub's certificate (``app``), the gateway for
+systems (``gateway``), the national SDK's endpoint (``vxp``), timelines (``documents``), the
+directory (``directory``), the operators' API and dashboard (``ops``, ``static/``)."""

@@ -319,9 +319,14 @@ def _route(call: str) -> None:
     router.add_api_route(
         f"/{call}",
         handler,
-        methods=["GET", "POST"],
-        summary=f"National SDK: {call}",
+        methods=["POST"],
+        operation_id=f"vxp_{call}",
+        summary=f"National SDK: {call} (docs/PROTOCOL.md, section 9)",
         response_class=Response,
+    )
+    # the SDK asks for GET on some calls: the same answer, one operation in the OpenAPI
+    router.add_api_route(
+        f"/{call}", handler, methods=["GET"], include_in_schema=False, response_class=Response
     )
 
 

@@ -1,8 +1,8 @@
 // An agency system's use of the national SDK (VNPT SDKVXP 2.0.1) and the national edXML library
-// (EdXML102 0.0.3), driven by lienthong's tests: each command does what an integration does
+// (EdXML102 0.0.3), driven by lienthong's tests and demo: each command does what an integration does
 // and prints one line "RESULT <json>" after whatever the SDK itself prints.
 //
-//   javac -cp '<vxp-sdk>/lib/*' -d out VxpDriver.java
+//   javac -cp "<vxp-sdk>/lib/*" -d out VxpDriver.java
 //   java -cp '<vxp-sdk>/lib/*:out' VxpDriver <command> <endpoint> <systemid> <secret> [args…]
 
 import com.google.common.collect.Lists;
