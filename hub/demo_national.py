@@ -146,6 +146,11 @@ async def exchange(
         console.print(
             f"[bold]{organ_id}[/] (national SDK) received status {shown} from {item['from']}"
         )
+    directory = await driver.run("agencies", *sdk)
+    console.print(
+        f"[bold]{organ_id}[/] (national SDK) getAgenciesList: {directory['status']}, "
+        f"{len(directory.get('items') or [])} agencies in the hub's directory"
+    )
     mine = await driver.run("sent", *sdk, sent.get("docId") or "")
     for row in mine.get("items") or []:
         console.print(

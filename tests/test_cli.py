@@ -90,6 +90,7 @@ async def test_a_second_demo_changes_nothing(env, settings, organ_ids) -> None:
         assert f"received status 01 from {first}" in result.stdout
         assert f"received status 03 from {first}" in result.stdout
         assert "receiveStatus 03" in result.stdout
+        assert "getAgenciesList: OK" in result.stdout
     saved = json.loads((settings.agencies_dir / first / "credentials.json").read_text())
     assert saved["organ_id"] == first and saved["amqp_password"] and saved["http_token"]
     before = await snapshot(settings, [first, second, system])
@@ -221,3 +222,21 @@ def test_an_agency_keeps_its_key_and_sends_a_request(env, organ_ids, tmp_path) -
         a["organ_id"]: a for a in json.loads(lienthong(env, "agency", "list", "--json").stdout)
     }
     assert listed[organ]["certificates"] == 1
+
+
+def test_system_secret_rotate_shows_a_new_secret_once(env, organ_ids) -> None:
+    lienthong(env, "migrate")
+    system = organ_ids.new()
+    made = json.loads(
+        lienthong(env, "system", "add", system, "--name", "Nền tảng thử", "--json").stdout
+    )
+    rotated = json.loads(
+        lienthong(env, "system", "secret", "rotate", system, "--grace-hours", "1", "--json").stdout
+    )
+    assert rotated["system_id"] == system
+    assert rotated["vxp_secret"] and rotated["vxp_secret"] != made["vxp_secret"]
+    assert rotated["previous_valid_until"]
+    again = lienthong(env, "system", "secret", "rotate", system, "--grace-hours", "0").stdout
+    assert "shown once" in again and rotated["vxp_secret"] not in again
+    missing = lienthong(env, "system", "secret", "rotate", "no.such.system", check=False)
+    assert missing.returncode == 1 and "not registered" in missing.stderr
