@@ -40,8 +40,8 @@ bench: $(STAMP) services
 	$(BIN)/lienthong bench $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check hub adapters tests
-	$(BIN)/ruff format --check hub adapters tests
+	$(BIN)/ruff check hub adapters tools tests
+	$(BIN)/ruff format --check hub adapters tools tests
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -324,7 +324,7 @@ def init_home(settings: Settings) -> home.CaInit:
 def lienthong(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run the command line as an operator does: another process, this test's environment."""
     return subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args],
+        [sys.executable, "-m", "tools.cli", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

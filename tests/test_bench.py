@@ -10,11 +10,11 @@ import time
 import asyncpg
 from rich.console import Console
 
-from hub.bench import cpu, report
-from hub.bench.run import BenchOptions, run_bench
 from hub.broker.management import Management
 from hub.db.connection import with_database
 from tests.conftest import SERVER_URL
+from tools.bench import cpu, report
+from tools.bench.run import BenchOptions, run_bench
 
 
 async def test_bench_smoke_run(settings, tmp_path) -> None:

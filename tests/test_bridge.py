@@ -22,7 +22,7 @@ def start_bridge(
             [
                 sys.executable,
                 "-m",
-                "hub.cli",
+                "tools.cli",
                 "bridge",
                 "folder",
                 "--agency",
@@ -133,7 +133,7 @@ async def test_agency_commands_send_inbox_status(world: World, settings, env, tm
 
     def lienthong(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "hub.cli", *args],
+            [sys.executable, "-m", "tools.cli", *args],
             env={**os.environ, **env},
             capture_output=True,
             text=True,

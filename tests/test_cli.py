@@ -25,7 +25,7 @@ def lienthong(
     env: dict[str, str], *args: str, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args],
+        [sys.executable, "-m", "tools.cli", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

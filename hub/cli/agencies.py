@@ -1,92 +1,34 @@
-"""``lienthong``: the hub's command line (contract: docs/PROTOCOL.md, "Command line")."""
+"""``lienthong agency …``: register, list, suspend, resume; certificates and CSRs."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from hub import config, home, logs, pki, registry
+from hub import config, home, pki, registry
+from hub.cli.console import out, read, run, warn
 from hub.db import connect
-from hub.db.migrate import migrate as run_migrations
-from hub.errors import HubError
 from hub.session import open_session
-from hub.vxp.secrets import SecretBox, seal_plaintext
 
-T = TypeVar("T")
-
-app = typer.Typer(
-    name="lienthong",
-    help="lienthong — the national electronic document interchange hub (Trục liên thông văn bản).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
 agency_app = typer.Typer(
     help="Agencies: register, suspend, resume, certificates.", no_args_is_help=True
 )
 cert_app = typer.Typer(help="An agency's signing certificates.", no_args_is_help=True)
-app.add_typer(agency_app, name="agency")
 agency_app.add_typer(cert_app, name="cert")
 csr_app = typer.Typer(
     help="Certificate signing requests: the agency keeps its key.", no_args_is_help=True
 )
 agency_app.add_typer(csr_app, name="csr")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
-
-def run(work: Callable[[config.Settings], Coroutine[Any, Any, T]]) -> T:
-    """Load settings, run ``work``, and turn any hub error into one clear line and exit 1."""
-    logs.configure("WARNING", quiet_drivers=True)
-    try:
-        settings = config.load()
-        return asyncio.run(work(settings))
-    except HubError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-
-
-def _warn(lines: tuple[str, ...] | list[str]) -> None:
-    for line in lines:
-        err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
-
-
-@app.command("migrate")
-def migrate_command() -> None:
-    """Create the database if missing and apply the schema migrations (idempotent)."""
-
-    async def work(settings: config.Settings) -> None:
-        report = await run_migrations(settings.database_url)
-        if report.created_database:
-            out.print(f"created database {report.database}")
-        if report.applied:
-            out.print(f"applied {', '.join(report.applied)}")
-        out.print(f"database {report.database} is at schema version {report.current_version}")
-        db = await connect(settings.database_url)
-        try:
-            sealed = await seal_plaintext(db, SecretBox.of(settings))
-        finally:
-            await db.close()
-        if sealed:
-            out.print(f"sealed {sealed} national-SDK secrets stored in the clear")
-
-    run(work)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise HubError(f"cannot read {path}: {exc.strerror}") from exc
+def register(app: typer.Typer) -> typer.Typer:
+    app.add_typer(agency_app, name="agency")
+    return agency_app
 
 
 @agency_app.command("add")
@@ -119,7 +61,7 @@ def agency_add(
         request = registry.AgencyRequest(
             organ_id=organ_id,
             name=name,
-            certificates=tuple(_read(p) for p in cert or ()),
+            certificates=tuple(read(p) for p in cert or ()),
             issue=issue,
             legacy=legacy,
             key_kind=key_type,
@@ -132,9 +74,9 @@ def agency_add(
             )
 
     credentials = run(work)
-    _warn(credentials.warnings)
+    warn(credentials.warnings)
     if issue:
-        _warn(
+        warn(
             [
                 "--issue made the agency's private key here and keeps it under LIENTHONG_HOME: "
                 "for development and tests only. In production the agency makes its key itself "
@@ -249,12 +191,12 @@ def agency_cert_add(
     ) -> tuple[registry.RegisteredCertificate, tuple[str, ...]]:
         db = await connect(settings.database_url)
         try:
-            return await registry.add_certificate(db, organ_id, _read(pem))
+            return await registry.add_certificate(db, organ_id, read(pem))
         finally:
             await db.close()
 
     registered, warnings = run(work)
-    _warn(warnings)
+    warn(warnings)
     out.print(
         f"registered certificate {registered.subject} ({registered.key_type}, until "
         f"{registered.not_after[:10]}) for {organ_id}; fingerprint {registered.fingerprint}",
@@ -279,7 +221,7 @@ def agency_csr_sign(
         settings: config.Settings,
     ) -> tuple[registry.RegisteredCertificate, tuple[str, ...]]:
         ca = home.load_dev_ca(settings)
-        cert = pki.sign_request(ca.key, ca.cert, _read(request), organ_id=organ_id, days=days)
+        cert = pki.sign_request(ca.key, ca.cert, read(request), organ_id=organ_id, days=days)
         db = await connect(settings.database_url)
         try:
             done = await registry.add_certificate(db, organ_id, pki.pem(cert).encode())
@@ -289,100 +231,9 @@ def agency_csr_sign(
         return done
 
     registered, warnings = run(work)
-    _warn(warnings)
+    warn(warnings)
     out.print(
         f"certified and registered {registered.subject} ({registered.key_type}, until "
         f"{registered.not_after[:10]}) for {organ_id}: {output}",
         highlight=False,
     )
-
-
-@app.command("serve")
-def serve_command(
-    workers: Annotated[int, typer.Option("--workers", help="worker processes (one per core)")] = 1,
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", help="submissions in progress per process")
-    ] = 64,
-) -> None:
-    """Run the hub (workers and the HTTP server) until stopped."""
-    from hub import server
-
-    logs.configure("INFO")
-    try:
-        settings = config.load()
-        server.serve(settings, workers=workers, concurrency=concurrency)
-    except HubError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        pass
-
-
-operator_app = typer.Typer(help="Operator accounts (viewer, admin).", no_args_is_help=True)
-app.add_typer(operator_app, name="operator")
-
-
-@operator_app.command("add")
-def operator_add(
-    name: str,
-    role: Annotated[str, typer.Option("--role", help="viewer or admin")] = "viewer",
-) -> None:
-    """Create an operator account and print its token (shown once)."""
-    from hub import operators
-
-    async def work(settings: config.Settings) -> operators.OperatorToken:
-        db = await connect(settings.database_url)
-        try:
-            return await operators.add(db, name, role)
-        finally:
-            await db.close()
-
-    made = run(work)
-    out.print(f"operator {made.name} ({made.role}); token (shown once):")
-    sys.stdout.write(made.token + "\n")
-
-
-@app.command("bench")
-def bench_command(
-    output: Annotated[
-        Path, typer.Option("--output", help="folder for bench.json and bench.png")
-    ] = Path("bench-results"),
-    smoke: Annotated[
-        bool, typer.Option("--smoke", help="a tiny run that only proves it works")
-    ] = False,
-    workers: Annotated[int, typer.Option("--workers", help="hub processes")] = 2,
-) -> None:
-    """Measure the hub on this machine: throughput, latency, memory, and each stage alone."""
-    from hub.bench import report
-    from hub.bench.run import BenchOptions, run_bench
-
-    options = BenchOptions.smoke(output) if smoke else BenchOptions(output=output, workers=workers)
-    result = run(lambda settings: run_bench(settings, options, out))
-    report.show(result, out)
-    json_path, png_path = report.write(result, output)
-    out.print(f"results: {json_path}" + (f", plot: {png_path}" if png_path else ""))
-
-
-@app.command("demo")
-def demo_command(
-    once: Annotated[bool, typer.Option("--once", help="exit when done")] = False,
-) -> None:
-    """Set up the development CA and two sample agencies, and say what was done."""
-    from hub import demo
-
-    run(lambda settings: demo.run(settings, once=once, console=out))
-
-
-def main() -> None:
-    from adapters.commands import register
-    from hub import audit_commands, ca_commands, directory_commands
-
-    audit_commands.register(app)
-    ca_commands.register(app)
-    directory_commands.register(app, agency_app)
-    register(app)
-    app()
-
-
-if __name__ == "__main__":
-    main()

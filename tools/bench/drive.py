@@ -56,7 +56,7 @@ class Run:
     rejected: int = 0
     started: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
-    """Processor seconds each party used during the run (:mod:`hub.bench.cpu`)."""
+    """Processor seconds each party used during the run (:mod:`tools.bench.cpu`)."""
 
     def latencies(self) -> list[float]:
         return [

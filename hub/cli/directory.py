@@ -15,7 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from hub import directory, registry, systems
-from hub.cli import _read, _warn, err, out, run
+from hub.cli.console import err, out, read, run, warn
 from hub.config import Settings
 from hub.db import Q, connect
 from hub.decision import local_date
@@ -257,7 +257,7 @@ def directory_import(
     kind = fmt or ("json" if file.suffix.lower() == ".json" else "csv")
     if kind not in ("csv", "json"):
         raise typer.BadParameter("--format is csv or json")
-    data = _read(file)
+    data = read(file)
 
     async def work(settings: Settings) -> tuple[directory.Plan, bool, float]:
         started = time.perf_counter()
@@ -297,7 +297,7 @@ def directory_import(
         if len(decided.refused) > 50:
             out.print(f"  … and {len(decided.refused) - 50} more (--json lists them all)")
     if decided.refused and not partial:
-        _warn(["nothing was applied: fix the refused lines, or apply the rest with --partial"])
+        warn(["nothing was applied: fix the refused lines, or apply the rest with --partial"])
         raise typer.Exit(1)
 
 

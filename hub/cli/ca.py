@@ -11,7 +11,7 @@ from cryptography import x509
 from rich.table import Table
 
 from hub import config, home, pki, registry, revocation
-from hub.cli import _read, _warn, out, run
+from hub.cli.console import out, read, run, warn
 from hub.db import Q, connect
 from hub.errors import CertificateRefused, Code
 
@@ -33,7 +33,7 @@ def ca_init() -> None:
             trusted, warnings = await registry.trust_ca(db, made.ca.cert, source="development")
         finally:
             await db.close()
-        _warn(warnings)
+        warn(warnings)
         state = "created" if made.created_ca else "kept"
         out.print(f"{state} development CA {made.ca.cert_path}")
         state = "created" if made.created_hub else "kept"
@@ -55,7 +55,7 @@ def ca_trust(pem: Annotated[Path, typer.Argument(help="the CA certificate (PEM o
         try:
             for cert in certs:
                 trusted, warnings = await registry.trust_ca(db, cert, source="operator")
-                _warn(warnings)
+                warn(warnings)
                 verb = "now trusted" if trusted else "already trusted"
                 out.print(f"{cert.subject.rfc4514_string()}: {verb}", highlight=False)
         finally:
@@ -76,7 +76,7 @@ def crl_add(crl: Annotated[Path, typer.Argument(help="the CRL (PEM or DER)")]) -
     async def work(settings: config.Settings) -> revocation.LoadedCrl:
         db = await connect(settings.database_url)
         try:
-            return await revocation.add(db, _read(crl))
+            return await revocation.add(db, read(crl))
         finally:
             await db.close()
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from hub import audit, evidence, home, pki, seal
-from hub.cli import _read, err, out, run
+from hub.cli.console import err, out, read, run
 from hub.config import Settings
 from hub.db import connect
 from hub.errors import HubError
@@ -106,8 +106,8 @@ def evidence_verify(
 ) -> None:
     """Check a bundle offline: exit 0 when everything in it holds, 1 naming what does not."""
     try:
-        trusted = pki.load_certificates(_read(ca))
-        report = evidence.verify(_read(bundle), trusted)
+        trusted = pki.load_certificates(read(ca))
+        report = evidence.verify(read(bundle), trusted)
     except HubError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None

@@ -21,14 +21,14 @@ from rich.progress import Progress
 
 from adapters.sdk.endpoint import EndpointConfig
 from hub import home, pki, receipt, registry
-from hub.bench import cpu, stages
-from hub.bench.directory import DirectoryOptions, run_directory
-from hub.bench.drive import Party, Run, hub_memory, package, reset_peaks, start_hub, traffic
 from hub.broker.management import Management
 from hub.config import Settings
 from hub.db.connection import with_database
 from hub.db.migrate import migrate
 from hub.session import open_session
+from tools.bench import cpu, stages
+from tools.bench.directory import DirectoryOptions, run_directory
+from tools.bench.drive import Party, Run, hub_memory, package, reset_peaks, start_hub, traffic
 
 SMALL_ATTACHMENT = 2 * 1024
 LARGE_ATTACHMENT = 200 * 1024

@@ -17,11 +17,12 @@ from pathlib import Path
 from cryptography import x509
 from rich.console import Console
 
-from hub import demo_national, home, pki, registry
+from hub import home, pki, registry
 from hub.config import Settings
 from hub.db import Q
 from hub.db.migrate import migrate
 from hub.session import open_session
+from tools import demo_national
 
 SAMPLE_AGENCIES = (
     ("000.00.00.G22", "Văn phòng Chính phủ"),

@@ -1,0 +1,3 @@
+from hub.cli.app import main
+
+main()

@@ -1,0 +1,107 @@
+"""``lienthong``: the hub's command line (contract: docs/PROTOCOL.md, "Command line").
+
+:func:`build` assembles the hub's commands; ``tools.cli`` adds the agency-side commands, the
+demo and the bench to make the ``lienthong`` program.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from hub import config, logs
+from hub.cli import agencies, audit, ca, directory
+from hub.cli.console import err, out, run
+from hub.db import connect
+from hub.db.migrate import migrate as run_migrations
+from hub.errors import HubError
+from hub.vxp.secrets import SecretBox, seal_plaintext
+
+
+def build() -> typer.Typer:
+    """The hub's commands on a new root."""
+    app = typer.Typer(
+        name="lienthong",
+        help="lienthong — the national electronic document interchange hub "
+        "(Trục liên thông văn bản).",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.command("migrate")(migrate_command)
+    app.command("serve")(serve_command)
+    operator_app = typer.Typer(help="Operator accounts (viewer, admin).", no_args_is_help=True)
+    operator_app.command("add")(operator_add)
+    app.add_typer(operator_app, name="operator")
+    agency_app = agencies.register(app)
+    audit.register(app)
+    ca.register(app)
+    directory.register(app, agency_app)
+    return app
+
+
+def migrate_command() -> None:
+    """Create the database if missing and apply the schema migrations (idempotent)."""
+
+    async def work(settings: config.Settings) -> None:
+        report = await run_migrations(settings.database_url)
+        if report.created_database:
+            out.print(f"created database {report.database}")
+        if report.applied:
+            out.print(f"applied {', '.join(report.applied)}")
+        out.print(f"database {report.database} is at schema version {report.current_version}")
+        db = await connect(settings.database_url)
+        try:
+            sealed = await seal_plaintext(db, SecretBox.of(settings))
+        finally:
+            await db.close()
+        if sealed:
+            out.print(f"sealed {sealed} national-SDK secrets stored in the clear")
+
+    run(work)
+
+
+def serve_command(
+    workers: Annotated[int, typer.Option("--workers", help="worker processes (one per core)")] = 1,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", help="submissions in progress per process")
+    ] = 64,
+) -> None:
+    """Run the hub (workers and the HTTP server) until stopped."""
+    from hub import server
+
+    logs.configure("INFO")
+    try:
+        settings = config.load()
+        server.serve(settings, workers=workers, concurrency=concurrency)
+    except HubError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
+
+
+def operator_add(
+    name: str,
+    role: Annotated[str, typer.Option("--role", help="viewer or admin")] = "viewer",
+) -> None:
+    """Create an operator account and print its token (shown once)."""
+    from hub import operators
+
+    async def work(settings: config.Settings) -> operators.OperatorToken:
+        db = await connect(settings.database_url)
+        try:
+            return await operators.add(db, name, role)
+        finally:
+            await db.close()
+
+    made = run(work)
+    out.print(f"operator {made.name} ({made.role}); token (shown once):")
+    sys.stdout.write(made.token + "\n")
+
+
+def main() -> None:
+    """The hub's own commands (``python -m hub.cli``)."""
+    build()()
