@@ -23,7 +23,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from hub import events, receipt, records, rules
+from hub import events, outcomes, receipt, records, rules
 from hub.broker import names
 from hub.db import DB, Q
 from hub.decision import Checked, Rejection, Submission
@@ -73,7 +73,7 @@ class _Row:
 
 
 _RECIPIENTS = 17
-"""The recipients' place in :func:`hub.records.package_values`."""
+"""The recipients' place in :func:`hub.outcomes.package_values`."""
 
 
 def _joined(organ_ids: Sequence[str]) -> str:
@@ -83,7 +83,7 @@ def _joined(organ_ids: Sequence[str]) -> str:
 def _prepare(pending: Pending, signer: receipt.HubSigner) -> _Row:
     submission, result = pending.submission, pending.result
     if isinstance(result, Rejection):
-        values, facts = records.rejection_parts(
+        values, facts = outcomes.rejection_parts(
             submission, result, now=pending.now, lane=pending.lane
         )
         plan = rules.Plan(
@@ -94,7 +94,7 @@ def _prepare(pending: Pending, signer: receipt.HubSigner) -> _Row:
     else:
         assert result.document is not None
         plan = rules.new_document_plan(result.document, None)
-        values = records.package_values(
+        values = outcomes.package_values(
             submission,
             code=None,
             detail=plan.detail,
@@ -107,8 +107,8 @@ def _prepare(pending: Pending, signer: receipt.HubSigner) -> _Row:
             now=pending.now,
             lane=pending.lane,
         )
-        facts = records.acceptance_facts(submission, result, plan, now=pending.now)
-        event = records.acceptance_event(submission, result, plan)
+        facts = outcomes.acceptance_facts(submission, result, plan, now=pending.now)
+        event = outcomes.acceptance_event(submission, result, plan)
         organ_id = result.sender
     return _Row(
         pending=pending,
@@ -227,7 +227,7 @@ async def _insert(db: DB, rows: list[_Row], lookup: _Lookup) -> list[records.Rec
         for organ_id in document.recipients
     ]
     planned = [
-        records.planned_deliveries(
+        outcomes.planned_deliveries(
             package_id,
             row.pending.submission,
             row.receipt_xml,
@@ -242,7 +242,7 @@ async def _insert(db: DB, rows: list[_Row], lookup: _Lookup) -> list[records.Rec
         for to, what, message_id, _ in plan
     ]
     links = events.links(
-        records.outcome_event(
+        outcomes.outcome_event(
             package_id, row.pending.submission, row.facts, row.receipt_xml, row.event, row.organ_id
         )
         for package_id, row in zip(package_ids, rows, strict=True)
@@ -273,7 +273,7 @@ async def _insert(db: DB, rows: list[_Row], lookup: _Lookup) -> list[records.Rec
             code=row.facts.code,
             detail=row.facts.detail,
             receipt=row.receipt_xml,
-            outbound=records.outbound_of(
+            outbound=outcomes.outbound_of(
                 package_id,
                 plan,
                 delivery_ids[package_id],

@@ -43,6 +43,13 @@ class Submission:
         object.__setattr__(self, "digest", hashlib.sha256(self.body).digest())
 
 
+def fallback_message_id(body: bytes) -> str:
+    """The ``message_id`` of a submission whose sender named none (AMQP without the property,
+    the gateway without ``Idempotency-Key``, every national-SDK ``sendEdoc``): its bytes'
+    SHA-256, so that sending the same bytes again is the same submission."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Checked:
     """A package that passed every check that needs no database."""

@@ -49,8 +49,24 @@ class ServiceUnavailable(HubError):
     """RabbitMQ, its management API or PostgreSQL cannot be reached or refused us."""
 
 
+class BrokerUnavailable(ServiceUnavailable):
+    """Publishing failed: the submission must be redelivered, not acknowledged."""
+
+
+class BrokerLost(ServiceUnavailable):
+    """The hub's connection to RabbitMQ closed: its broker side starts again."""
+
+
+class Unroutable(HubError):
+    """No inbox is bound for the recipient (not a registered agency or system)."""
+
+
 class RegistryError(HubError):
     """An operator's registry command cannot be carried out (unknown agency, bad id …)."""
+
+
+class EvidenceError(HubError):
+    """An evidence bundle cannot be made (unknown document, nothing sealed)."""
 
 
 DETAIL_LIMIT = 1000

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from hub import pki
+from hub import issuing, pki
 from hub.config import Settings
 from hub.errors import ConfigError
 
@@ -84,16 +84,16 @@ def init_dev_ca(settings: Settings) -> CaInit:
     key_path, cert_path = ca_paths(settings)
     created_ca = not (key_path.exists() and cert_path.exists())
     if created_ca:
-        key, cert = pki.make_ca("lienthong development CA")
+        key, cert = issuing.make_ca("lienthong development CA")
         write_private(key_path, pki.key_pem(key))
         write_public(cert_path, pki.pem(cert).encode())
     ca = load_dev_ca(settings)
     created_hub = not (settings.hub_key_path.exists() and settings.hub_cert_path.exists())
     if created_hub:
-        key, cert = pki.issue(
+        key, cert = issuing.issue(
             ca.key,
             ca.cert,
-            pki.IssueRequest(common_name="lienthong hub", key_kind="ec", days=825),
+            issuing.IssueRequest(common_name="lienthong hub", key_kind="ec", days=825),
         )
         write_private(settings.hub_key_path, pki.key_pem(key))
         write_public(settings.hub_cert_path, pki.pem(cert).encode())

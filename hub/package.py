@@ -7,6 +7,7 @@ from here and nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -40,7 +41,7 @@ class ReceiverChange:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Replacement:
     document_id: str
-    organ_ids: tuple[str, ...]
+    organ_ids: Sequence[str] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -16,15 +16,16 @@ import aio_pika
 import asyncpg
 import structlog
 
-from hub import batch_records, decision, metrics, overdue, receipt, records
+from hub import batch_records, decision, deliveries, metrics, overdue, receipt, records
+from hub.backoff import Backoff
 from hub.batch_records import Pending
-from hub.broker.publisher import Publisher, Unroutable
+from hub.broker.publisher import Publisher
 from hub.broker.stamp import Stamper
 from hub.checker import Checker
 from hub.config import Settings
 from hub.db import DB
 from hub.decision import Rejection, Submission
-from hub.errors import HubError
+from hub.errors import BrokerUnavailable, Unroutable
 from hub.group_commit import GroupCommit
 from hub.registry_cache import RegistryCache
 
@@ -55,10 +56,6 @@ TRIAGE_BUSY = 32
 """Submissions in triage above which ordinary work waits (at most 0.2 s) for it to catch up."""
 
 
-class BrokerUnavailable(HubError):
-    """Publishing failed: the submission must be redelivered, not acknowledged."""
-
-
 def not_transient(exc: Exception) -> bool:
     """A batch that failed for this reason is tried one item at a time: the fault is likely
     one item's (a row PostgreSQL refuses), and the others must not fail with it. A unique
@@ -72,8 +69,8 @@ def not_transient(exc: Exception) -> bool:
 class _Marking:
     """One submission's deliveries, confirmed by the broker, to be marked."""
 
-    published: tuple[records.Outbound, ...]
-    dead: tuple[tuple[records.Outbound, str], ...]
+    published: tuple[deliveries.Outbound, ...]
+    dead: tuple[tuple[deliveries.Outbound, str], ...]
 
 
 def utcnow() -> dt.datetime:
@@ -145,7 +142,7 @@ class Pipeline:
         dead = [gone for marking in batch for gone in marking.dead]
         due = overdue.deadline(utcnow(), self.settings.working_time)
         async with self.pool.acquire() as conn:
-            await records.mark_delivered(conn, published, dead, deadline=due)
+            await deliveries.mark_delivered(conn, published, dead, deadline=due)
         metrics.BATCH_SIZE.labels("mark").observe(len(batch))
         return [None] * len(batch)
 
@@ -156,7 +153,7 @@ class Pipeline:
         keep_trying: Callable[[], bool] = lambda: True,
     ) -> T:
         """Run ``work`` until PostgreSQL lets it through (backoff), or ``keep_trying`` says no."""
-        delay = 0.1
+        backoff = Backoff(0.1)
         while True:
             try:
                 return await work()
@@ -164,9 +161,10 @@ class Pipeline:
                 if not keep_trying():
                     raise
                 metrics.RETRIES.labels("postgresql").inc()
-                log.warning("database_retry", error=f"{type(exc).__name__}: {exc}", delay=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                log.warning(
+                    "database_retry", error=f"{type(exc).__name__}: {exc}", delay=backoff.delay
+                )
+                await backoff.sleep()
 
     async def with_database(
         self,
@@ -250,14 +248,14 @@ class Pipeline:
         return recorded
 
     async def publish_all(
-        self, outbound: tuple[records.Outbound, ...] | list[records.Outbound]
-    ) -> tuple[list[records.Outbound], list[tuple[records.Outbound, str]]]:
+        self, outbound: tuple[deliveries.Outbound, ...] | list[deliveries.Outbound]
+    ) -> tuple[list[deliveries.Outbound], list[tuple[deliveries.Outbound, str]]]:
         """Publish with every confirm in flight together; raise BrokerUnavailable on failure."""
         results = await asyncio.gather(
             *(self.publisher.publish(out) for out in outbound), return_exceptions=True
         )
-        published: list[records.Outbound] = []
-        dead: list[tuple[records.Outbound, str]] = []
+        published: list[deliveries.Outbound] = []
+        dead: list[tuple[deliveries.Outbound, str]] = []
         for out, outcome in zip(outbound, results, strict=True):
             if outcome is None:
                 published.append(out)
@@ -271,7 +269,7 @@ class Pipeline:
 
     async def deliver(
         self,
-        outbound: tuple[records.Outbound, ...],
+        outbound: tuple[deliveries.Outbound, ...],
         *,
         keep_trying: Callable[[], bool] = lambda: True,
     ) -> None:

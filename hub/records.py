@@ -15,58 +15,12 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from hub import chain, events, receipt, rules
+from hub import events, outcomes, receipt, rules
 from hub.broker import names
 from hub.db import DB, Q
 from hub.decision import Checked, Rejection, Submission
+from hub.deliveries import Outbound
 from hub.errors import Code, PackageRejected
-from hub.package import DocumentPackage, StatusPackage
-from hub.rules import Plan
-
-REJECTED_BODY_LIMIT = 1024 * 1024
-"""Rejected submissions keep their bytes up to this size (evidence); larger ones their digest."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Outbound:
-    """One message to put into an inbox."""
-
-    delivery_id: int
-    package_id: int
-    recipient: str
-    kind: str
-    message_id: str
-    urgent: bool
-    document_id: str | None
-    body: bytes
-    for_agency: str | None = None
-    """``x-recipient``: the agency the message is for. For a package, the recipient; for a
-    receipt, the submitting agency as the package names it (None if it was unreadable)."""
-    addressed_to: str | None = None
-    """``x-addressed-to``: the closed OrganId the package named, when it went to its successor."""
-
-    @property
-    def is_receipt(self) -> bool:
-        """A receipt goes to the submitter's own inbox (``recipient`` is the system); anything
-        else to the inbox of the system hosting ``recipient`` (the publisher routes it)."""
-        return self.kind == "receipt"
-
-    @classmethod
-    def from_row(cls, row: asyncpg.Record, package_id: int, body: bytes) -> Outbound:
-        """A delivery as recorded (``deliveries_of_package`` or ``deliveries_stale``)."""
-        receipt = row["kind"] == "receipt"
-        return cls(
-            delivery_id=row["id"],
-            package_id=package_id,
-            recipient=row["recipient"],
-            kind=row["kind"],
-            message_id=row["message_id"],
-            urgent=row["urgent"],
-            document_id=row["document_id"],
-            body=body,
-            for_agency=row["package_sender"] if receipt else row["recipient"],
-            addressed_to=row["addressed_to"],
-        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -82,11 +36,6 @@ class Recorded:
     @property
     def outcome(self) -> str:
         return "accepted" if self.code is None else "rejected"
-
-
-def delivery_message_id(package_id: int, kind: str, recipient: str) -> str:
-    """Fixed when the delivery is planned, so a redelivery carries the same id."""
-    return f"lt-{package_id}-{kind}-{recipient}"
 
 
 async def record(
@@ -118,95 +67,9 @@ async def record(
         return await _reject(db, submission, result, signer=signer, now=now, lane=lane)
 
 
-def package_values(
-    submission: Submission,
-    *,
-    code: Code | None,
-    detail: str,
-    document_id: str | None,
-    sender: str | None,
-    document: DocumentPackage | None,
-    status: StatusPackage | None,
-    signer: bytes | None,
-    recipients: tuple[str, ...],
-    now: dt.datetime,
-    lane: str,
-) -> tuple[object, ...]:
-    """A ``package`` row, in the column order of ``package_insert`` (and ``packages_insert``)."""
-    keep = code is None or len(submission.body) <= REJECTED_BODY_LIMIT
-    return (
-        submission.submitter,
-        submission.message_id,
-        submission.channel,
-        submission.kind.value,
-        submission.digest,
-        len(submission.body),
-        submission.body if keep else None,
-        document_id,
-        sender,
-        int(document.business_type) if document else None,
-        document.priority if document else None,
-        status.status_code if status else None,
-        "accepted" if code is None else "rejected",
-        code.value if code else None,
-        detail,
-        signer,
-        submission.received_at or now,
-        list(recipients),
-        lane,
-    )
-
-
 async def _insert_package(db: DB, values: tuple[object, ...]) -> int:
     package_id: int = await db.fetchval(Q.package_insert, *values)
     return package_id
-
-
-def planned_deliveries(
-    package_id: int,
-    submission: Submission,
-    receipt_xml: bytes,
-    *,
-    kind: str,
-    recipients: tuple[str, ...],
-) -> list[tuple[str, str, str, bytes]]:
-    """(recipient, kind, message_id, body) of each delivery: the recipients, then the receipt."""
-    planned = [(recipient, kind, submission.body) for recipient in recipients]
-    planned.append((submission.submitter, "receipt", receipt_xml))
-    return [
-        (to, what, delivery_message_id(package_id, what, to), body) for to, what, body in planned
-    ]
-
-
-def outbound_of(
-    package_id: int,
-    planned: list[tuple[str, str, str, bytes]],
-    ids: dict[tuple[str, str], int],
-    *,
-    urgent: bool,
-    document_id: str | None,
-    sender: str | None,
-    addressed: Mapping[str, str] | None = None,
-) -> tuple[Outbound, ...]:
-    """The deliveries to publish, with the ids PostgreSQL gave them by (recipient, kind).
-    ``sender``: the package's From/OrganId (its receipt's ``x-recipient``); ``addressed``:
-    successor → the closed OrganId the package named."""
-    addressed = addressed or {}
-    return tuple(
-        Outbound(
-            delivery_id=ids[(recipient, what)],
-            package_id=package_id,
-            recipient=recipient,
-            kind=what,
-            message_id=message_id,
-            urgent=urgent,
-            document_id=document_id,
-            body=body,
-            for_agency=sender if what == "receipt" else recipient,
-            addressed_to=None if what == "receipt" else addressed.get(recipient),
-        )
-        for recipient, what, message_id, body in planned
-    )
 
 
 async def _plan_deliveries(
@@ -222,7 +85,7 @@ async def _plan_deliveries(
     sender: str | None,
     addressed: Mapping[str, str],
 ) -> tuple[Outbound, ...]:
-    planned = planned_deliveries(
+    planned = outcomes.planned_deliveries(
         package_id, submission, receipt_xml, kind=kind, recipients=recipients
     )
     rows = await db.fetch(
@@ -237,7 +100,7 @@ async def _plan_deliveries(
         [None if what == "receipt" else addressed.get(to) for to, what, _, _ in planned],
     )
     ids = {(r["recipient"], r["kind"]): r["id"] for r in rows}
-    return outbound_of(
+    return outcomes.outbound_of(
         package_id,
         planned,
         ids,
@@ -259,7 +122,7 @@ async def _accept(
 ) -> Recorded:
     package_id = await _insert_package(
         db,
-        package_values(
+        outcomes.package_values(
             submission,
             code=None,
             detail="",
@@ -278,7 +141,7 @@ async def _accept(
     else:
         assert checked.status is not None
         plan = await rules.apply_status(db, package_id, checked.status)
-    facts = acceptance_facts(submission, checked, plan, now=now)
+    facts = outcomes.acceptance_facts(submission, checked, plan, now=now)
     await db.execute(
         Q.package_set_plan, package_id, facts.detail, list(plan.deliver_to), plan.document_ref
     )
@@ -290,66 +153,11 @@ async def _accept(
         signer,
         kind=plan.kind,
         urgent=plan.urgent,
-        event=acceptance_event(submission, checked, plan),
+        event=outcomes.acceptance_event(submission, checked, plan),
         organ_id=checked.sender,
         sender=checked.sender,
         addressed=checked.addressed.aliases,
     )
-
-
-def acceptance_facts(
-    submission: Submission, checked: Checked, plan: Plan, *, now: dt.datetime
-) -> receipt.ReceiptFacts:
-    return receipt.ReceiptFacts(
-        message_id=submission.message_id,
-        submitter=submission.submitter,
-        kind=submission.kind.value,
-        document_id=checked.document_id,
-        code=None,
-        detail=plan.detail + checked.addressed.note,
-        digest=submission.digest,
-        timestamp=now,
-        recipients=plan.deliver_to,
-        assurance=checked.assurance,
-    )
-
-
-def acceptance_event(submission: Submission, checked: Checked, plan: Plan) -> dict[str, object]:
-    return {
-        "kind": submission.kind.value,
-        "recipients": list(plan.deliver_to),
-        "assurance": checked.assurance,
-    }
-
-
-def rejection_parts(
-    submission: Submission, rejection: Rejection, *, now: dt.datetime, lane: str
-) -> tuple[tuple[object, ...], receipt.ReceiptFacts]:
-    """A rejected submission's ``package`` row and its receipt's facts."""
-    values = package_values(
-        submission,
-        code=rejection.code,
-        detail=rejection.detail,
-        document_id=rejection.document_id,
-        sender=rejection.sender,
-        document=None,
-        status=None,
-        signer=None,
-        recipients=(),
-        now=now,
-        lane=lane,
-    )
-    facts = receipt.ReceiptFacts(
-        message_id=submission.message_id,
-        submitter=submission.submitter,
-        kind=submission.kind.value,
-        document_id=rejection.document_id,
-        code=rejection.code,
-        detail=rejection.detail,
-        digest=submission.digest,
-        timestamp=now,
-    )
-    return values, facts
 
 
 async def _reject(
@@ -361,7 +169,7 @@ async def _reject(
     now: dt.datetime,
     lane: str,
 ) -> Recorded:
-    values, facts = rejection_parts(submission, rejection, now=now, lane=lane)
+    values, facts = outcomes.rejection_parts(submission, rejection, now=now, lane=lane)
     package_id = await _insert_package(db, values)
     return await _conclude(
         db,
@@ -375,30 +183,6 @@ async def _reject(
         organ_id=submission.submitter,
         sender=rejection.sender,
         addressed={},
-    )
-
-
-def outcome_event(
-    package_id: int,
-    submission: Submission,
-    facts: receipt.ReceiptFacts,
-    receipt_xml: bytes,
-    event: dict[str, object],
-    organ_id: str,
-) -> events.Event:
-    """The ``accepted`` or ``rejected`` link of a submission."""
-    return events.Event(
-        kind=facts.outcome,
-        actor=submission.submitter,
-        organ_id=organ_id,
-        document_id=facts.document_id,
-        payload={
-            "package": package_id,
-            "message_id": submission.message_id,
-            "digest": submission.digest.hex(),
-            "receipt": chain.sha256(receipt_xml).hex(),
-            **event,
-        },
     )
 
 
@@ -432,7 +216,7 @@ async def _conclude(
         addressed=addressed,
     )
     await events.append_many(
-        db, [outcome_event(package_id, submission, facts, receipt_xml, event, organ_id)]
+        db, [outcomes.outcome_event(package_id, submission, facts, receipt_xml, event, organ_id)]
     )
     return Recorded(
         package_id=package_id,
@@ -470,57 +254,3 @@ async def replay(db: DB, existing: asyncpg.Record, submission: Submission) -> Re
         outbound=tuple(outbound),
         replay=True,
     )
-
-
-async def mark_delivered(
-    db: DB,
-    published: list[Outbound],
-    dead: list[tuple[Outbound, str]],
-    *,
-    deadline: dt.datetime | None = None,
-) -> None:
-    """After the broker confirmed: mark deliveries published (or dead), append the events.
-
-    ``deadline`` is when the recipients' first status is due (the same-day rule); it applies to
-    new and replacement documents only."""
-    delivered = [
-        events.Event(
-            kind="delivered",
-            actor="hub",
-            organ_id=out.recipient,
-            document_id=out.document_id,
-            payload={"package": out.package_id, "kind": out.kind, "message_id": out.message_id},
-        )
-        for out in published
-    ]
-    if published and not dead:  # the common case: one statement, its own transaction
-        await db.execute(
-            Q.deliveries_mark_published_linked,
-            [o.delivery_id for o in published],
-            deadline,
-            *events.arrays(events.links(delivered)),
-        )
-        return
-    async with db.transaction():
-        if published:
-            await db.execute(
-                Q.deliveries_mark_published, [o.delivery_id for o in published], deadline
-            )
-        for out, reason in dead:
-            await db.execute(Q.delivery_mark_dead, out.delivery_id, reason)
-        await events.append_many(db, delivered)
-
-
-async def stale_deliveries(db: DB, *, older_than: float, limit: int) -> list[Outbound]:
-    """Pending deliveries nobody is working on, locked (SKIP LOCKED) for this transaction."""
-    rows = await db.fetch(Q.deliveries_stale, older_than, limit)
-    bodies: dict[tuple[int, str], bytes] = {}
-    outbound = []
-    for row in rows:
-        package_id = row["package_id"]
-        what = "receipt" if row["kind"] == "receipt" else "body"
-        if (package_id, what) not in bodies:
-            query = Q.receipt_of_package if what == "receipt" else Q.package_body
-            bodies[(package_id, what)] = await db.fetchval(query, package_id) or b""
-        outbound.append(Outbound.from_row(row, package_id, bodies[(package_id, what)]))
-    return outbound

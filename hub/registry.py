@@ -16,7 +16,7 @@ import asyncpg
 from aio_pika.abc import AbstractChannel
 from cryptography import x509
 
-from hub import events, home, pki, systems
+from hub import events, home, issuing, pki, systems
 from hub.broker.management import Management
 from hub.config import Settings
 from hub.db import DB, Q
@@ -200,10 +200,10 @@ async def add_agency(
     key_path = cert_path = None
     if request.issue:
         ca = home.load_dev_ca(settings)
-        key, cert = pki.issue(
+        key, cert = issuing.issue(
             ca.key,
             ca.cert,
-            pki.IssueRequest(common_name=name, organ_id=organ_id, key_kind=request.key_kind),
+            issuing.IssueRequest(common_name=name, organ_id=organ_id, key_kind=request.key_kind),
         )
         key_path, cert_path = home.agency_paths(settings, organ_id)
         home.write_private(key_path, pki.key_pem(key))

@@ -16,6 +16,7 @@ from typing import cast
 
 from lxml import etree
 
+from hub import xmlsafe
 from hub.errors import Code, PackageRejected
 
 EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
@@ -45,7 +46,7 @@ def load(name: str, *, base64_checked_here: bool = False) -> etree.XMLSchema:
     with a large attachment. The published XSD keeps ``xs:base64Binary``."""
     path = resources.files("hub").joinpath("schemas", name)
     with resources.as_file(path) as file:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True)
+        parser = xmlsafe.parser(huge_tree=False)
         document = etree.parse(str(file), parser)
     if base64_checked_here:
         for element in document.iter("{http://www.w3.org/2001/XMLSchema}element"):

@@ -7,7 +7,6 @@ import contextlib
 import multiprocessing
 import os
 import signal
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +15,13 @@ import structlog
 import uvicorn
 
 from hub import config, decision, home, logs, receipt
+from hub.backoff import Backoff
 from hub.broker import topology
 from hub.broker.publisher import Publisher
 from hub.config import Settings
 from hub.db import Q, create_pool
 from hub.db.migrate import migrations
-from hub.errors import ConfigError, HubError, ServiceUnavailable
+from hub.errors import BrokerLost, ConfigError, HubError, ServiceUnavailable
 from hub.http.app import HubState, create_app
 from hub.ops import QueueWatch
 from hub.pipeline import Pipeline, utcnow
@@ -62,10 +62,6 @@ async def check_schema(settings: Settings) -> None:
             f"the database schema is at version {current or 0} and this hub needs {wanted}: "
             "run `lienthong migrate`"
         )
-
-
-class BrokerLost(ServiceUnavailable):
-    """The hub's connection to RabbitMQ closed: its broker side starts again."""
 
 
 async def run_hub(
@@ -199,7 +195,7 @@ async def keep_serving(settings: Settings, options: ServeOptions, stop: asyncio.
     """Run the hub until ``stop``. The first start fails fast (one clear line); once it has run,
     losing RabbitMQ or PostgreSQL makes it start again, with backoff, until they are back."""
     started = asyncio.Event()
-    delay = 0.5
+    backoff = Backoff(0.5)
     while not stop.is_set():
         try:
             await run_hub(settings, options, stop, started)
@@ -207,10 +203,9 @@ async def keep_serving(settings: Settings, options: ServeOptions, stop: asyncio.
         except ServiceUnavailable as exc:
             if not started.is_set():
                 raise
-            log.warning("hub_restarting", reason=str(exc), delay=delay)
+            log.warning("hub_restarting", reason=str(exc), delay=backoff.delay)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
-        delay = min(delay * 2, 5.0)
+            await asyncio.wait_for(stop.wait(), backoff.next())
 
 
 async def _serve_one(settings: Settings, options: ServeOptions) -> None:
@@ -258,7 +253,7 @@ def serve(settings: Settings, *, workers: int, concurrency: int) -> None:
             for index, process in list(children.items()):
                 if not process.is_alive() and not stop.is_set():
                     log.warning("worker_restarted", process=index, exitcode=process.exitcode)
-                    time.sleep(0.5)
+                    await asyncio.sleep(0.5)
                     start(index)
 
     async def main() -> None:

@@ -11,11 +11,10 @@ from lxml import etree
 
 from hub.errors import Code, PackageRejected
 from hub.schema import EDXML_NS
+from hub.xmldsig import DS11_NS, DS_NS, EXC_C14N_NS
 
-DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 DS_SIGNATURE = f"{{{DS_NS}}}Signature"
 HEADER = f"{{{EDXML_NS}}}edXMLHeader"
-EXC_C14N_NS = "http://www.w3.org/2001/10/xml-exc-c14n#"
 _DS = f"{{{DS_NS}}}"
 
 SIGNATURE_PARTS = (_DS + "SignedInfo", _DS + "SignatureValue", _DS + "KeyInfo")
@@ -35,7 +34,7 @@ _LEAVES = frozenset(
         "DigestValue SignatureValue X509Certificate X509IssuerName X509SerialNumber "
         "X509SubjectName X509SKI KeyName Modulus Exponent"
     ).split()
-) | {f"{{{EXC_C14N_NS}}}InclusiveNamespaces", "{http://www.w3.org/2009/xmldsig11#}ECKeyValue"}
+) | {f"{{{EXC_C14N_NS}}}InclusiveNamespaces", f"{{{DS11_NS}}}ECKeyValue"}
 _COMMENTS = etree.XPath("(.//comment())[1]")
 
 

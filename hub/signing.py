@@ -22,10 +22,10 @@ from signxml.algorithms import (
 )
 from signxml.signer import XMLSigner
 
-from hub import pki
+from hub import pki, xmlsafe
 from hub.pki import PrivateKey
 from hub.schema import EDXML_NS
-from hub.signature import DS_NS
+from hub.xmldsig import DS_NS, ECDSA_SHA256, ENVELOPED, EXCLUSIVE_C14N, RSA_SHA256, SHA256
 
 EXC_C14N = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0
 
@@ -35,9 +35,7 @@ class _Signer(XMLSigner):
     need libxml2's huge-tree option, which ``XMLSigner.sign()`` does not take as an argument
     (``XMLVerifier.verify`` does, as ``parser=``); this is the parser it falls back to."""
 
-    _default_parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True
-    )
+    _default_parser = xmlsafe.parser()
 
 
 def _signer(key: PrivateKey) -> XMLSigner:
@@ -61,11 +59,6 @@ def sign_root(root: etree._Element, key: PrivateKey, cert: x509.Certificate) -> 
 
 
 _DS = f"{{{DS_NS}}}"
-_EXC_C14N_URI = "http://www.w3.org/2001/10/xml-exc-c14n#"
-_ENVELOPED_URI = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-_SHA256_URI = "http://www.w3.org/2001/04/xmlenc#sha256"
-_ECDSA_SHA256_URI = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
-_RSA_SHA256_URI = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 
 
 def _c14n(element: etree._Element) -> bytes:
@@ -81,15 +74,15 @@ def sign_own(root: etree._Element, key: PrivateKey, cert: x509.Certificate) -> b
     digest = hashlib.sha256(_c14n(root)).digest()  # before the signature: enveloped transform
     signature = etree.SubElement(root, _DS + "Signature", nsmap={"ds": DS_NS})
     signed_info = etree.SubElement(signature, _DS + "SignedInfo")
-    etree.SubElement(signed_info, _DS + "CanonicalizationMethod", Algorithm=_EXC_C14N_URI)
+    etree.SubElement(signed_info, _DS + "CanonicalizationMethod", Algorithm=EXCLUSIVE_C14N)
     is_ec = isinstance(key, ec.EllipticCurvePrivateKey)
-    method = _ECDSA_SHA256_URI if is_ec else _RSA_SHA256_URI
+    method = ECDSA_SHA256 if is_ec else RSA_SHA256
     etree.SubElement(signed_info, _DS + "SignatureMethod", Algorithm=method)
     reference = etree.SubElement(signed_info, _DS + "Reference", URI="")
     transforms = etree.SubElement(reference, _DS + "Transforms")
-    etree.SubElement(transforms, _DS + "Transform", Algorithm=_ENVELOPED_URI)
-    etree.SubElement(transforms, _DS + "Transform", Algorithm=_EXC_C14N_URI)
-    etree.SubElement(reference, _DS + "DigestMethod", Algorithm=_SHA256_URI)
+    etree.SubElement(transforms, _DS + "Transform", Algorithm=ENVELOPED)
+    etree.SubElement(transforms, _DS + "Transform", Algorithm=EXCLUSIVE_C14N)
+    etree.SubElement(reference, _DS + "DigestMethod", Algorithm=SHA256)
     etree.SubElement(reference, _DS + "DigestValue").text = base64.b64encode(digest).decode()
     value = etree.SubElement(signature, _DS + "SignatureValue")
     value.text = base64.b64encode(pki.sign_xmldsig(key, _c14n(signed_info))).decode()
@@ -108,7 +101,7 @@ def place_holder(parent: etree._Element) -> etree._Element:
 
 def sign_package(data: bytes, key: PrivateKey, cert: x509.Certificate) -> bytes:
     """Sign an unsigned edXML package: the signature goes last in ``edXMLHeader``."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    parser = xmlsafe.parser()
     root = etree.fromstring(data, parser)
     header = root.find(f"{{{EDXML_NS}}}edXMLEnvelope/{{{EDXML_NS}}}edXMLHeader")
     if header is None:

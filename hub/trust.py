@@ -67,9 +67,6 @@ class Snapshot:
         due = self.crl_next_update.get(ca_fingerprint)
         return due if due is not None and due < now else None
 
-    def is_registered(self, organ_id: str) -> bool:
-        return organ_id in self.agencies
-
     def is_revoked(self, ca_fingerprint: bytes, serial: int) -> bool:
         return serial in self.revoked.get(ca_fingerprint, ())
 

@@ -24,53 +24,13 @@ from lxml import etree
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration, VerifyResult
 
+from hub import xmlsafe
 from hub.errors import Code, PackageRejected
 from hub.pki import MIN_EC_BITS, MIN_RSA_BITS, describe_key
-from hub.signature import DS_NS
 from hub.verifier import InPlaceVerifier
+from hub.xmldsig import CANONICAL, DS_NS, ENVELOPED, STRONG_DIGESTS, STRONG_SIGNATURE_METHODS
 
 _DS = f"{{{DS_NS}}}"
-MORE = "http://www.w3.org/2001/04/xmldsig-more#"
-MORE11 = "http://www.w3.org/2021/04/xmldsig-more#"
-ENC = "http://www.w3.org/2001/04/xmlenc#"
-
-STRONG_SIGNATURE_METHODS = frozenset(
-    {
-        MORE + "rsa-sha256",
-        MORE + "rsa-sha384",
-        MORE + "rsa-sha512",
-        MORE + "ecdsa-sha256",
-        MORE + "ecdsa-sha384",
-        MORE + "ecdsa-sha512",
-        MORE11 + "rsa-sha3-256",
-        MORE11 + "rsa-sha3-384",
-        MORE11 + "rsa-sha3-512",
-        MORE11 + "ecdsa-sha3-256",
-        MORE11 + "ecdsa-sha3-384",
-        MORE11 + "ecdsa-sha3-512",
-    }
-)
-STRONG_DIGESTS = frozenset(
-    {
-        ENC + "sha256",
-        MORE + "sha384",
-        ENC + "sha512",
-        "http://www.w3.org/2007/05/xmldsig-more#sha3-256",
-        "http://www.w3.org/2007/05/xmldsig-more#sha3-384",
-        "http://www.w3.org/2007/05/xmldsig-more#sha3-512",
-    }
-)
-ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-CANONICAL = frozenset(
-    {
-        "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
-        "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
-        "http://www.w3.org/2001/10/xml-exc-c14n#",
-        "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
-        "http://www.w3.org/2006/12/xml-c14n11",
-        "http://www.w3.org/2006/12/xml-c14n11#WithComments",
-    }
-)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -170,7 +130,7 @@ def check_shape(signature: etree._Element) -> None:
 
 
 def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+    return xmlsafe.parser()
 
 
 def verify(data: bytes, signature: etree._Element, *, consume_tree: bool = False) -> Verified:

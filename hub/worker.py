@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import hashlib
 import itertools
 import time
 import traceback
@@ -15,12 +14,14 @@ from collections.abc import AsyncIterator
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
-from hub import events, metrics, overdue, records
+from hub import deliveries, events, metrics, overdue
+from hub.backoff import Backoff
 from hub.broker import names
 from hub.db import Q
-from hub.decision import Submission
+from hub.decision import Submission, fallback_message_id
+from hub.errors import BrokerUnavailable
 from hub.lanes import admit, channel_closed, dead_letter, hub_headers
-from hub.pipeline import TRANSIENT_BROKER, BrokerUnavailable, Pipeline
+from hub.pipeline import TRANSIENT_BROKER, Pipeline
 from hub.schema import Kind
 
 log = structlog.get_logger(__name__)
@@ -201,7 +202,7 @@ class Workers:
         metrics.IN_FLIGHT.inc()
         try:
             # message_id is required; without one, the digest keeps resubmission idempotent
-            message_id = message.message_id or "sha256:" + hashlib.sha256(message.body).hexdigest()
+            message_id = message.message_id or fallback_message_id(message.body)
             submission = Submission(
                 submitter=submitter,
                 message_id=message_id,
@@ -210,7 +211,7 @@ class Workers:
                 channel="amqp",
                 received_at=message.timestamp.replace(tzinfo=dt.UTC) if message.timestamp else None,
             )
-            delay = 0.2
+            backoff = Backoff(0.2)
             while True:
                 try:
                     await self._pipeline.process(
@@ -229,8 +230,7 @@ class Workers:
                     # the publishing channel may still be reconnecting while this one is back:
                     # hold the message and try again (the replay publishes what is pending)
                     metrics.RETRIES.labels("rabbitmq").inc()
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
+                    await backoff.sleep()
             await self._note_seen(submitter)
         except Exception as exc:
             log.error(
@@ -276,12 +276,12 @@ class Sweeper:
 
     async def sweep_once(self) -> int:
         async with self._pipeline.pool.acquire() as conn, conn.transaction():
-            stale = await records.stale_deliveries(conn, older_than=self._older_than, limit=500)
+            stale = await deliveries.stale_deliveries(conn, older_than=self._older_than, limit=500)
             if not stale:
                 return 0
             published, dead = await self._pipeline.publish_all(stale)
             due = overdue.deadline(dt.datetime.now(dt.UTC), self._pipeline.settings.working_time)
-            await records.mark_delivered(conn, published, dead, deadline=due)
+            await deliveries.mark_delivered(conn, published, dead, deadline=due)
         log.info("swept_deliveries", published=len(published), dead=len(dead))
         return len(published)
 

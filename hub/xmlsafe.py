@@ -34,18 +34,27 @@ _DECLARATION = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def _parser() -> etree.XMLParser:
+def parser(*, huge_tree: bool = True, package: bool = False) -> etree.XMLParser:
+    """The one way an lxml parser is made, in the hub and the SDK: no entity resolved, no
+    network, no DTD loaded. ``huge_tree``: size bounded by the caller (for a package,
+    LIENTHONG_MAX_PACKAGE_BYTES), not by libxml2. ``package``: as :func:`parse` reads a package
+    from outside — everything kept as written (blank text, comments, PIs), nothing recovered,
+    no ID table built."""
+    if package:
+        return etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=huge_tree,
+            remove_blank_text=False,
+            remove_comments=False,
+            remove_pis=False,
+            recover=False,
+            collect_ids=False,
+        )
     return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=True,  # size is bounded by LIENTHONG_MAX_PACKAGE_BYTES, not by libxml2
-        remove_blank_text=False,
-        remove_comments=False,
-        remove_pis=False,
-        recover=False,
-        collect_ids=False,
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=huge_tree
     )
 
 
@@ -96,7 +105,7 @@ def parse(data: bytes, *, max_bytes: int) -> etree._ElementTree:
     check_declarations(data)
     check_bounds(data)
     try:
-        tree = etree.ElementTree(etree.fromstring(data, _parser()))
+        tree = etree.ElementTree(etree.fromstring(data, parser(package=True)))
     except etree.XMLSyntaxError as exc:
         if "depth" in exc.msg.lower():
             raise PackageRejected(

@@ -16,7 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters.sdk import Attachment, build_document
-from hub import home, pki
+from hub import home, issuing, pki
 from hub.signing import sign_package
 from tests.harness import Agency, World
 
@@ -63,21 +63,23 @@ def signed_with(cast: Cast, key: pki.PrivateKey, cert: object, **fields: object)
 def weak_rsa(cast: Cast) -> bytes:
     ca = home.load_dev_ca(cast.world.settings)
     small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    key, cert = pki.issue(ca.key, ca.cert, pki.IssueRequest(common_name="weak"), key=small)
+    key, cert = issuing.issue(ca.key, ca.cert, issuing.IssueRequest(common_name="weak"), key=small)
     return signed_with(cast, key, cert)
 
 
 def untrusted(cast: Cast) -> bytes:
-    ca_key, ca_cert = pki.make_ca("rogue CA")
-    key, cert = pki.issue(
-        ca_key, ca_cert, pki.IssueRequest(common_name="rogue", organ_id=cast.a.organ_id)
+    ca_key, ca_cert = issuing.make_ca("rogue CA")
+    key, cert = issuing.issue(
+        ca_key, ca_cert, issuing.IssueRequest(common_name="rogue", organ_id=cast.a.organ_id)
     )
     return signed_with(cast, key, cert)
 
 
 def unregistered(cast: Cast) -> bytes:
     ca = home.load_dev_ca(cast.world.settings)
-    key, cert = pki.issue(ca.key, ca.cert, pki.IssueRequest(common_name="a's unregistered key"))
+    key, cert = issuing.issue(
+        ca.key, ca.cert, issuing.IssueRequest(common_name="a's unregistered key")
+    )
     return signed_with(cast, key, cert)
 
 
@@ -380,8 +382,10 @@ def expired_pair(world: World, *, past: bool) -> tuple[pki.PrivateKey, object]:
     ca = home.load_dev_ca(world.settings)
     if past:
         start = pki.utcnow() - dt.timedelta(days=60)
-        return pki.issue(
-            ca.key, ca.cert, pki.IssueRequest(common_name="old", not_before=start, days=30)
+        return issuing.issue(
+            ca.key, ca.cert, issuing.IssueRequest(common_name="old", not_before=start, days=30)
         )
     start = pki.utcnow() + dt.timedelta(days=30)
-    return pki.issue(ca.key, ca.cert, pki.IssueRequest(common_name="next", not_before=start))
+    return issuing.issue(
+        ca.key, ca.cert, issuing.IssueRequest(common_name="next", not_before=start)
+    )

@@ -18,7 +18,7 @@ from signxml.algorithms import (
 from signxml.signer import XMLSigner
 
 from adapters.sdk import Attachment, DocumentSpec, Organization, build_document
-from hub import decision, pki, trust
+from hub import decision, issuing, pki, trust
 from hub.schema import EDXML_NS, Kind
 from hub.signing import place_holder
 
@@ -56,8 +56,10 @@ class Keys:
 
 
 def keys() -> Keys:
-    ca_key, ca_cert = pki.make_ca("test CA")
-    key, cert = pki.issue(ca_key, ca_cert, pki.IssueRequest(common_name="a", organ_id=SENDER))
+    ca_key, ca_cert = issuing.make_ca("test CA")
+    key, cert = issuing.issue(
+        ca_key, ca_cert, issuing.IssueRequest(common_name="a", organ_id=SENDER)
+    )
     return Keys(ca_cert=ca_cert, key=key, cert=cert)
 
 

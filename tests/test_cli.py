@@ -15,7 +15,7 @@ import pytest
 from cryptography import x509
 
 from adapters import national_sdk
-from hub import pki
+from hub import issuing, pki
 from hub.broker.management import Management
 from hub.config import Settings
 from tests.harness import free_port
@@ -121,8 +121,8 @@ def test_agency_add_json_and_suspend(env, organ_ids) -> None:
 def test_untrusted_certificate_is_refused_by_the_command(env, organ_ids, tmp_path) -> None:
     lienthong(env, "migrate")
     lienthong(env, "ca", "init")
-    key, ca = pki.make_ca("stranger")
-    _, cert = pki.issue(key, ca, pki.IssueRequest(common_name="x"))
+    key, ca = issuing.make_ca("stranger")
+    _, cert = issuing.issue(key, ca, issuing.IssueRequest(common_name="x"))
     (tmp_path / "x.pem").write_text(pki.pem(cert))
     (tmp_path / "ca.pem").write_text(pki.pem(ca))
     organ = organ_ids.new()

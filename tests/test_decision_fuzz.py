@@ -18,14 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from hub import decision, pki, receipt
+from hub import decision, issuing, receipt
 from hub.errors import Code
 from tests import pure
 
 KEYS = pure.keys()
 SNAPSHOT = KEYS.snapshot()
 SIGNED = pure.sign(pure.unsigned(), KEYS)
-HUB_KEY, HUB_CERT = pki.make_ca("hub")
+HUB_KEY, HUB_CERT = issuing.make_ca("hub")
 HUB = receipt.HubSigner(key=HUB_KEY, cert=HUB_CERT)
 
 

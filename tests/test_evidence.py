@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hub import evidence, home, pki
+from hub import evidence, home, issuing, pki
 from tests.conftest import random_organ_id
 from tests.harness import World, lienthong, running_hub
 
@@ -100,7 +100,7 @@ async def test_a_bundle_verifies_offline_with_nothing_but_a_ca_file(
     assert f"verified: document {document_id}" in ran.stdout
     assert "signature verifies" in ran.stdout and "to the head sealed in seal" in ran.stdout
     # a CA the auditor does not trust: refused
-    _, stranger = pki.make_ca("stranger CA")
+    _, stranger = issuing.make_ca("stranger CA")
     report = evidence.verify(data, [stranger])
     assert not report.ok and "not issued by a CA you trust" in report.problems[0]
 

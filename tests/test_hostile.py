@@ -3,10 +3,6 @@ to anyone, and the hub still serving afterwards."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from hub import pki, registry
 from tests import corpus
 from tests.conftest import SAMPLES, random_organ_id
@@ -73,14 +69,3 @@ async def test_every_hostile_package_is_refused_with_its_code(world: World, sett
         last = await world.send(a, after)
         assert (await world.receipts(a, [last]))[last].outcome == "accepted"
         assert [m.body for m in await world.drain(b, wait=1.0)] == [after]
-
-
-@pytest.mark.parametrize("case", corpus.CASES, ids=[c.name for c in corpus.CASES])
-def test_corpus_case_names_are_unique(case: corpus.Case) -> None:
-    assert sum(1 for c in corpus.CASES if c.name == case.name) == 1
-
-
-def test_samples_exist_or_are_skipped_honestly() -> None:
-    if not SAMPLES.is_dir():
-        pytest.skip("national samples not present")
-    assert sorted(p.name for p in Path(SAMPLES).glob("*.edxml"))

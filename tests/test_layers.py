@@ -106,3 +106,16 @@ def test_layers_only_look_down() -> None:
         if layer(target) > layer(name)
     )
     assert not breaches, "imports from a higher layer: " + ", ".join(breaches)
+
+
+MOST_LINES = 400
+
+
+def test_every_module_reads_in_one_sitting() -> None:
+    """No module over 400 lines: a longer one is two things that want their own names."""
+    long = sorted(
+        f"{name} ({lines})"
+        for name, path in modules().items()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MOST_LINES
+    )
+    assert not long, f"modules over {MOST_LINES} lines: " + ", ".join(long)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import aio_pika
 import asyncpg
-from cryptography import x509
+import pytest
+from signxml.exceptions import InvalidSignature
 
 from adapters.sdk import ReceiverChange
-from hub import home, receipt, registry
+from hub import home, issuing, pki, receipt, registry
 from hub.broker import names
 from tests.conftest import random_organ_id
 from tests.harness import World, running_hub, verify_receipt
@@ -150,9 +152,27 @@ async def test_records_link_revoke_update_and_replace_to_the_document(
 
 
 def test_hub_certificate_is_the_one_that_signs(settings) -> None:
+    """What the hub signs with verifies against the certificate it serves, which chains to
+    the development CA; a receipt signed with another key does not."""
     made = home.init_dev_ca(settings)
-    assert isinstance(made.hub.cert, x509.Certificate)
-    assert made.hub.cert.issuer == made.ca.cert.subject
+    identity = home.load_hub_identity(settings)
+    facts = receipt.ReceiptFacts(
+        message_id="m-1",
+        submitter="000.00.00.G22",
+        kind="edoc",
+        document_id=None,
+        code=None,
+        detail="accepted",
+        digest=bytes(32),
+        timestamp=dt.datetime.now(dt.UTC),
+    )
+    signed = receipt.sign(facts, receipt.HubSigner(key=identity.key, cert=identity.cert))
+    verify_receipt(signed, made.hub.cert)
+    pki.check_chain(made.hub.cert, trusted=[made.ca.cert])
+    other_key, other_cert = issuing.make_ca("not the hub")
+    forged = receipt.sign(facts, receipt.HubSigner(key=other_key, cert=other_cert))
+    with pytest.raises(InvalidSignature):
+        verify_receipt(forged, made.hub.cert)
 
 
 async def test_a_message_the_hub_cannot_handle_is_dead_lettered_with_the_reason(

@@ -8,19 +8,19 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from hub import pki
+from hub import issuing, pki
 from hub.errors import CertificateRefused, Code
 
 
 @pytest.fixture(scope="module")
 def ca() -> tuple[pki.PrivateKey, x509.Certificate]:
-    return pki.make_ca("test CA")
+    return issuing.make_ca("test CA")
 
 
 def test_a_certificate_from_a_trusted_ca_chains(ca) -> None:
     ca_key, ca_cert = ca
-    _, cert = pki.issue(
-        ca_key, ca_cert, pki.IssueRequest(common_name="A", organ_id="000.00.00.G22")
+    _, cert = issuing.issue(
+        ca_key, ca_cert, issuing.IssueRequest(common_name="A", organ_id="000.00.00.G22")
     )
     check = pki.check_chain(cert, trusted=[ca_cert])
     assert check.anchor == ca_cert
@@ -28,8 +28,8 @@ def test_a_certificate_from_a_trusted_ca_chains(ca) -> None:
 
 
 def test_a_certificate_from_another_ca_is_untrusted(ca) -> None:
-    other_key, other_cert = pki.make_ca("someone else's CA")
-    _, cert = pki.issue(other_key, other_cert, pki.IssueRequest(common_name="A"))
+    other_key, other_cert = issuing.make_ca("someone else's CA")
+    _, cert = issuing.issue(other_key, other_cert, issuing.IssueRequest(common_name="A"))
     with pytest.raises(CertificateRefused) as caught:
         pki.check_chain(cert, trusted=[ca[1]])
     assert caught.value.code is Code.CERT_UNTRUSTED
@@ -39,8 +39,8 @@ def test_a_certificate_from_another_ca_is_untrusted(ca) -> None:
 def test_a_forged_issuer_name_does_not_chain(ca) -> None:
     """Same issuer name as the trusted CA, but signed by another key."""
     _, ca_cert = ca
-    forger_key, _ = pki.make_ca("test CA")
-    _, cert = pki.issue(forger_key, ca_cert, pki.IssueRequest(common_name="A"))
+    forger_key, _ = issuing.make_ca("test CA")
+    _, cert = issuing.issue(forger_key, ca_cert, issuing.IssueRequest(common_name="A"))
     with pytest.raises(CertificateRefused) as caught:
         pki.check_chain(cert, trusted=[ca_cert])
     assert caught.value.code is Code.CERT_UNTRUSTED
@@ -48,7 +48,7 @@ def test_a_forged_issuer_name_does_not_chain(ca) -> None:
 
 def test_an_intermediate_in_the_bundle_completes_the_chain(ca) -> None:
     ca_key, ca_cert = ca
-    inter_key, _ = pki.make_ca("intermediate")
+    inter_key, _ = issuing.make_ca("intermediate")
     now = pki.utcnow()
     inter_cert = (
         x509.CertificateBuilder()
@@ -61,7 +61,7 @@ def test_an_intermediate_in_the_bundle_completes_the_chain(ca) -> None:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
-    _, leaf = pki.issue(inter_key, inter_cert, pki.IssueRequest(common_name="leaf"))
+    _, leaf = issuing.issue(inter_key, inter_cert, issuing.IssueRequest(common_name="leaf"))
     with pytest.raises(CertificateRefused):
         pki.check_chain(leaf, trusted=[ca_cert])
     assert pki.check_chain(leaf, intermediates=[inter_cert], trusted=[ca_cert]).anchor == ca_cert
@@ -70,7 +70,7 @@ def test_an_intermediate_in_the_bundle_completes_the_chain(ca) -> None:
 def test_rsa_1024_is_weak(ca) -> None:
     ca_key, ca_cert = ca
     small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    _, cert = pki.issue(ca_key, ca_cert, pki.IssueRequest(common_name="weak"), key=small)
+    _, cert = issuing.issue(ca_key, ca_cert, issuing.IssueRequest(common_name="weak"), key=small)
     with pytest.raises(CertificateRefused) as caught:
         pki.check_chain(cert, trusted=[ca_cert])
     assert caught.value.code is Code.ALGORITHM_WEAK
@@ -170,18 +170,20 @@ def test_a_sha1_signed_certificate_is_weak(tmp_path) -> None:
 def test_expired_and_not_yet_valid_are_accepted_with_a_warning(ca) -> None:
     ca_key, ca_cert = ca
     past = pki.utcnow() - dt.timedelta(days=400)
-    _, old = pki.issue(
-        ca_key, ca_cert, pki.IssueRequest(common_name="old", not_before=past, days=30)
+    _, old = issuing.issue(
+        ca_key, ca_cert, issuing.IssueRequest(common_name="old", not_before=past, days=30)
     )
     future = pki.utcnow() + dt.timedelta(days=10)
-    _, renewal = pki.issue(ca_key, ca_cert, pki.IssueRequest(common_name="new", not_before=future))
+    _, renewal = issuing.issue(
+        ca_key, ca_cert, issuing.IssueRequest(common_name="new", not_before=future)
+    )
     assert "expired on" in pki.check_chain(old, trusted=[ca_cert]).warnings[0]
     assert "not valid until" in pki.check_chain(renewal, trusted=[ca_cert]).warnings[0]
 
 
 def test_only_ca_certificates_are_trust_anchors(ca) -> None:
     ca_key, ca_cert = ca
-    _, leaf = pki.issue(ca_key, ca_cert, pki.IssueRequest(common_name="leaf"))
+    _, leaf = issuing.issue(ca_key, ca_cert, issuing.IssueRequest(common_name="leaf"))
     assert pki.check_trust_anchor(ca_cert) == ()
     with pytest.raises(CertificateRefused, match="not a CA certificate"):
         pki.check_trust_anchor(leaf)

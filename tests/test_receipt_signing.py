@@ -15,7 +15,7 @@ from lxml import etree
 from signxml.exceptions import InvalidDigest, InvalidSignature
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
-from hub import pki, receipt
+from hub import issuing, pki, receipt
 from hub.errors import Code
 from hub.signing import sign_own, sign_root
 
@@ -46,9 +46,9 @@ FACTS = [
 
 @pytest.fixture(scope="module", params=["ec", "rsa"])
 def authority(request) -> tuple[pki.PrivateKey, object, object]:
-    ca_key, ca = pki.make_ca("receipt test CA")
-    key, cert = pki.issue(
-        ca_key, ca, pki.IssueRequest(common_name="lienthong hub", key_kind=request.param)
+    ca_key, ca = issuing.make_ca("receipt test CA")
+    key, cert = issuing.issue(
+        ca_key, ca, issuing.IssueRequest(common_name="lienthong hub", key_kind=request.param)
     )
     return key, cert, ca
 

@@ -9,7 +9,7 @@ import aio_pika
 import aiormq
 import pytest
 
-from hub import home, pki, registry
+from hub import home, issuing, pki, registry
 from hub.broker import names
 from hub.broker.management import Management
 from hub.config import Settings
@@ -109,8 +109,8 @@ async def test_agency_a_can_neither_read_b_nor_publish_as_b(session, settings, o
 async def test_a_certificate_from_an_untrusted_ca_is_refused_and_nothing_is_created(
     session, organ_ids
 ) -> None:
-    other_key, other_ca = pki.make_ca("not trusted")
-    _, cert = pki.issue(other_key, other_ca, pki.IssueRequest(common_name="x"))
+    other_key, other_ca = issuing.make_ca("not trusted")
+    _, cert = issuing.issue(other_key, other_ca, issuing.IssueRequest(common_name="x"))
     organ = organ_ids.new()
     with pytest.raises(CertificateRefused) as caught:
         await add(session, organ, certificates=(pki.pem(cert).encode(),))
@@ -121,8 +121,8 @@ async def test_a_certificate_from_an_untrusted_ca_is_refused_and_nothing_is_crea
 
 
 async def test_trusting_the_ca_lets_its_certificate_in(session, organ_ids) -> None:
-    other_key, other_ca = pki.make_ca("agency's real CA")
-    _, cert = pki.issue(other_key, other_ca, pki.IssueRequest(common_name="x"))
+    other_key, other_ca = issuing.make_ca("agency's real CA")
+    _, cert = issuing.issue(other_key, other_ca, issuing.IssueRequest(common_name="x"))
     await registry.trust_ca(session.db, other_ca, source="operator")
     credentials = await add(session, organ_ids.new(), certificates=(pki.pem(cert).encode(),))
     assert credentials.certificates[0].fingerprint == pki.fingerprint(cert).hex()
@@ -133,7 +133,9 @@ async def test_renewal_certificates(session, settings, organ_ids) -> None:
     await add(session, organ, issue=True)
     ca = home.load_dev_ca(settings)
     future = pki.utcnow() + dt.timedelta(days=20)
-    _, renewal = pki.issue(ca.key, ca.cert, pki.IssueRequest(common_name="n", not_before=future))
+    _, renewal = issuing.issue(
+        ca.key, ca.cert, issuing.IssueRequest(common_name="n", not_before=future)
+    )
     registered, warnings = await registry.add_certificate(
         session.db, organ, pki.pem(renewal).encode()
     )
@@ -155,7 +157,7 @@ async def test_weak_key_is_refused_at_registration(session, settings, organ_ids)
 
     ca = home.load_dev_ca(settings)
     small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    _, cert = pki.issue(ca.key, ca.cert, pki.IssueRequest(common_name="w"), key=small)
+    _, cert = issuing.issue(ca.key, ca.cert, issuing.IssueRequest(common_name="w"), key=small)
     with pytest.raises(CertificateRefused) as caught:
         await add(session, organ_ids.new(), certificates=(pki.pem(cert).encode(),))
     assert caught.value.code is Code.ALGORITHM_WEAK

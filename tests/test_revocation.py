@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from hub import home, pki, revocation
+from hub import home, issuing, pki, revocation
 from hub.errors import CertificateRefused
 from tests.conftest import random_organ_id
 from tests.harness import World, lienthong, running_hub
@@ -63,11 +63,11 @@ async def test_a_revoked_certificate_is_refused(world: World, settings, env, tmp
 
 async def test_crls_not_signed_by_a_trusted_ca_or_older_are_refused(world: World, settings) -> None:
     ca = home.load_dev_ca(settings)
-    stranger_key, stranger = pki.make_ca("stranger CA")
+    stranger_key, stranger = issuing.make_ca("stranger CA")
     with pytest.raises(CertificateRefused, match="not issued and signed by a CA this hub trusts"):
         await revocation.add(world.session.db, make_crl(stranger_key, stranger, [1]))
     # same issuer name, another key: still refused
-    forger_key, _ = pki.make_ca("lienthong development CA")
+    forger_key, _ = issuing.make_ca("lienthong development CA")
     with pytest.raises(CertificateRefused):
         await revocation.add(world.session.db, make_crl(forger_key, ca.cert, [1]))
     now = pki.utcnow()

@@ -9,15 +9,14 @@ and forwarded; two canonicalization transforms crashed the check (finding 7).
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 from lxml import etree
 
-from adapters.sdk.endpoint import Endpoint
 from adapters.sdk.items import Document
-from hub import decision, pki
+from adapters.sdk.reading import verify_document
+from hub import decision, issuing
 from hub.errors import Code
-from hub.signature import DS_NS
+from hub.xmldsig import DS_NS
 from tests import pure
 
 DS = f"{{{DS_NS}}}"
@@ -98,15 +97,10 @@ def test_two_canonicalizations_are_refused_not_a_crash() -> None:
     assert rejection.code is Code.SIGNATURE_INVALID
 
 
-def sdk(keys: pure.Keys) -> Endpoint:
-    """The SDK's verification needs only the CAs it trusts."""
-    return SimpleNamespace(trusted=[keys.ca_cert])  # type: ignore[return-value]
-
-
 def test_the_sdk_reads_only_what_the_signature_covers() -> None:
     keys = pure.keys()
     data = pure.sign(pure.unsigned(subject="Về việc tổ chức hội nghị"), keys)
-    signed, problem = Endpoint._verify(sdk(keys), data, accepted_at=None)
+    signed, problem = verify_document(data, trusted=[keys.ca_cert], accepted_at=None)
     assert problem is None and signed is not None
     document = Document.parse(
         "m", data, urgent=False, verified=True, problem=None, signed_root=signed
@@ -117,16 +111,16 @@ def test_the_sdk_reads_only_what_the_signature_covers() -> None:
 
 def test_the_sdk_binds_the_signer_to_the_sender_and_checks_validity_when_accepted() -> None:
     keys = pure.keys()
-    ca_key, ca_cert = pki.make_ca("test CA 2")
-    other_key, other_cert = pki.issue(
-        ca_key, ca_cert, pki.IssueRequest(common_name="b", organ_id=pure.RECIPIENT)
+    ca_key, ca_cert = issuing.make_ca("test CA 2")
+    other_key, other_cert = issuing.issue(
+        ca_key, ca_cert, issuing.IssueRequest(common_name="b", organ_id=pure.RECIPIENT)
     )
     other = pure.Keys(ca_cert=ca_cert, key=other_key, cert=other_cert)
     data = pure.sign(pure.unsigned(), other)  # From is SENDER, the certificate RECIPIENT's
-    signed, problem = Endpoint._verify(sdk(other), data, accepted_at=None)
+    signed, problem = verify_document(data, trusted=[other.ca_cert], accepted_at=None)
     assert signed is None and problem is not None and pure.RECIPIENT in problem
 
     good = pure.sign(pure.unsigned(), keys)
     later = keys.cert.not_valid_after_utc + dt.timedelta(days=1)
-    signed, problem = Endpoint._verify(sdk(keys), good, accepted_at=later)
+    signed, problem = verify_document(good, trusted=[keys.ca_cert], accepted_at=later)
     assert signed is None and problem is not None and "not valid" in problem

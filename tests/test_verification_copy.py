@@ -15,7 +15,7 @@ from adapters.sdk import (
     build_document,
     build_status,
 )
-from hub import pki, verification
+from hub import issuing, pki, verification
 from hub.errors import Code, PackageRejected
 from hub.inspection import inspect
 from hub.schema import Kind
@@ -27,8 +27,8 @@ RECIPIENT = "000.00.00.H41"
 
 @pytest.fixture(scope="module")
 def signer() -> tuple[pki.PrivateKey, object]:
-    ca_key, ca = pki.make_ca("test CA")
-    return pki.issue(ca_key, ca, pki.IssueRequest(common_name="signer", organ_id=SENDER))
+    ca_key, ca = issuing.make_ca("test CA")
+    return issuing.issue(ca_key, ca, issuing.IssueRequest(common_name="signer", organ_id=SENDER))
 
 
 def document(signer, *, size: int = 3000) -> bytes:
@@ -110,3 +110,34 @@ def test_consuming_empties_the_callers_tree(signer) -> None:
     again = inspect(data, Kind.EDOC, max_bytes=1 << 26)
     verification.verify(data, again.signature)
     assert again.signature.getparent() is not None  # from bytes, the caller's tree is untouched
+
+
+def test_the_private_api_the_hub_overrides_is_the_one_it_was_written_for() -> None:
+    """hub/verifier.py replaces signxml's private ``_verify_reference`` (5.2's seven-argument
+    form) and calls its private helpers: if an upgrade changes them, this fails loudly before a
+    signature is ever checked with a mismatched override."""
+    import inspect
+
+    from signxml import XMLVerifier
+
+    assert list(inspect.signature(XMLVerifier._verify_reference).parameters) == [
+        "self",
+        "reference",
+        "index",
+        "root",
+        "uri_resolver",
+        "c14n_algorithm",
+        "signature",
+        "signature_key_used",
+    ]
+    for helper in (
+        "_get_signature",
+        "_find",
+        "_resolve_reference",
+        "_apply_transforms",
+        "_get_digest",
+        "_fromstring",
+        "check_digest_alg_expected",
+        "get_root",
+    ):
+        assert callable(getattr(XMLVerifier, helper, None)), helper

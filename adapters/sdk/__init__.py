@@ -6,12 +6,11 @@ from adapters.sdk.packages import (
     Attachment,
     DocumentSpec,
     Organization,
-    ReceiverChange,
-    Replacement,
     StatusSpec,
     build_document,
     build_status,
 )
+from hub.package import ReceiverChange, Replacement
 
 __all__ = [
     "Attachment",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import itertools
 import json
 import uuid
@@ -27,10 +26,8 @@ from typing import Any, Self
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from cryptography import x509
-from cryptography.x509.oid import NameOID
-from lxml import etree
 
-from adapters.sdk.items import Document, Item, Receipt, Status
+from adapters.sdk.items import Document, Item, Receipt
 from adapters.sdk.packages import (
     DocumentSpec,
     Organization,
@@ -38,40 +35,18 @@ from adapters.sdk.packages import (
     build_document,
     build_status,
 )
+from adapters.sdk.reading import item_of, recipient_of, sender_of
 from adapters.sdk.seen import SeenStore
 from hub import pki
-from hub.signature import DS_NS
+from hub.broker import names
 from hub.signing import sign_package
+from hub.xmldsig import DS_NS
 
-SUBMIT_EXCHANGE = "lienthong.submit"
-RECIPIENT_HEADER = "x-recipient"
-ADDRESSED_TO_HEADER = "x-addressed-to"
-EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 ARRIVED = "01"
 
 
 class SendTimeout(TimeoutError):
     """No receipt from the hub in time (the submission may still be processed)."""
-
-
-def _sender_of(data: bytes) -> str:
-    """From/OrganId of an unsigned package (to pick the key that signs it); "" if unreadable."""
-    try:
-        root = etree.fromstring(
-            data, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
-        )
-    except etree.XMLSyntaxError:
-        return ""
-    found = root.find(
-        f"{{{EDXML_NS}}}edXMLEnvelope/{{{EDXML_NS}}}edXMLHeader/"
-        f"{{{EDXML_NS}}}MessageHeader/{{{EDXML_NS}}}From/{{{EDXML_NS}}}OrganId"
-    )
-    return "".join(str(t) for t in found.itertext()).strip() if found is not None else ""
-
-
-def _recipient_of(message: AbstractIncomingMessage) -> str | None:
-    value = (message.headers or {}).get(RECIPIENT_HEADER)
-    return str(value) if value is not None else None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -238,7 +213,7 @@ class Endpoint:
         if DS_NS.encode() in data:
             return data
         # only a system signing for several agencies needs to read whose package it is
-        sender = _sender_of(data) if self.signers else None
+        sender = sender_of(data) if self.signers else None
         signer = self._signer_for(sender)
         if signer is None:
             raise ValueError(
@@ -255,7 +230,7 @@ class Endpoint:
         body = self._sign(data)
         channel = await self.connection.channel(publisher_confirms=True)
         try:
-            exchange = await channel.get_exchange(SUBMIT_EXCHANGE, ensure=False)
+            exchange = await channel.get_exchange(names.SUBMIT_EXCHANGE, ensure=False)
             await exchange.publish(
                 aio_pika.Message(
                     body,
@@ -337,74 +312,13 @@ class Endpoint:
 
     # --- receiving -----------------------------------------------------------------------
 
-    def _verify(
-        self, body: bytes, *, accepted_at: dt.datetime | None
-    ) -> tuple[etree._Element | None, str | None]:
-        """What the sender's signature covers (to read the document from), or the problem.
-
-        The signer must chain to a CA the SDK trusts, be valid when the hub accepted the
-        package (the message's timestamp; now if absent), and, when its certificate names an
-        OrganId (UID), be the package's From/OrganId. Only the signed content is returned: a
-        comment, a ds:Object or anything else outside the signature's reach is not read."""
-        if not self.trusted:
-            return None, "no trusted CA configured in the SDK"
-        from hub import package, verification
-        from hub.signature import locate
-
-        try:
-            root = etree.fromstring(
-                body, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
-            )
-            # the tree is only read to find the signature: signxml may verify it in place
-            verified = verification.verify(body, locate(root), consume_tree=True)
-            at = accepted_at or dt.datetime.now(dt.UTC)
-            pki.check_chain(verified.signer, trusted=self.trusted, now=at)
-            signer = verified.signer
-            if not signer.not_valid_before_utc <= at <= signer.not_valid_after_utc:
-                return None, (
-                    f"the signer's certificate was not valid at {at:%Y-%m-%d %H:%M}Z "
-                    f"({signer.not_valid_before_utc:%Y-%m-%d} to "
-                    f"{signer.not_valid_after_utc:%Y-%m-%d})"
-                )
-            sender = package.read_document(verified.signed_root).sender
-            owners = [str(a.value) for a in signer.subject.get_attributes_for_oid(NameOID.USER_ID)]
-            if owners and sender not in owners:
-                return None, (
-                    f"the package says it is from {sender} but is signed with a certificate of "
-                    f"{', '.join(owners)}"
-                )
-        except Exception as exc:
-            return None, str(exc)
-        return verified.signed_root, None
-
-    def _item(self, message: AbstractIncomingMessage, urgent: bool) -> Item:
-        message_id = message.message_id or ""
-        recipient = _recipient_of(message)
-        if message.type == "receipt":
-            return Receipt.parse(message.body, recipient=recipient)
-        if message.type == "status":
-            return Status.parse(message_id, message.body, recipient=recipient)
-        accepted_at = message.timestamp.replace(tzinfo=dt.UTC) if message.timestamp else None
-        signed, problem = self._verify(message.body, accepted_at=accepted_at)
-        addressed = (message.headers or {}).get(ADDRESSED_TO_HEADER)
-        return Document.parse(
-            message_id,
-            message.body,
-            urgent=urgent,
-            verified=signed is not None,
-            problem=problem,
-            signed_root=signed,
-            recipient=recipient,
-            addressed_to=str(addressed) if addressed is not None else None,
-        )
-
     async def _next(
         self, recipient: str | None, idle_timeout: float | None
     ) -> tuple[int, AbstractIncomingMessage] | None:
         """The next message (for ``recipient`` only, when given; others are held back for a
         later call, in their order), or None after ``idle_timeout`` seconds of nothing."""
         for index, (rank, _, message) in enumerate(self._held):
-            if recipient is None or _recipient_of(message) == recipient:
+            if recipient is None or recipient_of(message) == recipient:
                 del self._held[index]
                 return rank, message
         while True:
@@ -412,7 +326,7 @@ class Endpoint:
                 entry = await asyncio.wait_for(self._local.get(), idle_timeout)
             except TimeoutError:
                 return None
-            if recipient is None or _recipient_of(entry[2]) == recipient:
+            if recipient is None or recipient_of(entry[2]) == recipient:
                 return entry[0], entry[2]
             self._held.append(entry)
 
@@ -432,7 +346,7 @@ class Endpoint:
                 with contextlib.suppress(Exception):
                     await message.ack()
                 continue
-            item = self._item(message, urgent=rank == 0)
+            item = item_of(message, urgent=rank == 0, trusted=self.trusted)
             if (
                 isinstance(item, Document)
                 and self.config.auto_arrived

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from hub import xmlsafe
+
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 RECEIPT_NS = "urn:lienthong:receipt:1"
 
 
 def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, load_dtd=False)
+    return xmlsafe.parser()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

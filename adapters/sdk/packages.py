@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
+from hub.package import ReceiverChange, Replacement
+from hub.schema import EDXML_NS
+
+NS = EDXML_NS
 _E = f"{{{NS}}}"
 
 
@@ -32,18 +35,6 @@ class Attachment:
     content_type: str = "application/pdf"
     description: str | None = None
     content_id: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ReceiverChange:
-    organ_id: str
-    added: bool
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Replacement:
-    document_id: str
-    organ_ids: Sequence[str] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

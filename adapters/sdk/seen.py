@@ -21,8 +21,14 @@ from pathlib import Path
 Then = Callable[[], Awaitable[None]]
 
 
+KEEP_SECONDS = 90 * 86400.0
+"""How long a handled message id is remembered: far longer than any redelivery takes (a message
+is redelivered when its consumer died before acknowledging it), short enough that the store
+does not grow for ever."""
+
+
 class SeenStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, keep_seconds: float = KEEP_SECONDS) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()  # one writer thread and the loop's lookups
@@ -35,6 +41,7 @@ class SeenStore:
             )
         self._pending: dict[str, list[Then]] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self.forget_older_than(keep_seconds)  # each time an endpoint opens
 
     def __contains__(self, message_id: str) -> bool:
         if message_id in self._pending:

@@ -10,12 +10,8 @@ from aio_pika.abc import AbstractChannel, AbstractExchange
 from pamqp.common import FieldValue
 
 from hub.broker import names, topology
-from hub.records import Outbound
-
-
-class Unroutable(Exception):
-    """No inbox is bound for the recipient (not a registered agency or system)."""
-
+from hub.deliveries import Outbound
+from hub.errors import Unroutable
 
 Route = Callable[[Outbound], "str | None"]
 """The system whose inbox a delivery goes to (by the live registry), or None if none."""

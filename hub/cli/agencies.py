@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hub import config, home, pki, registry
+from hub import config, home, issuing, pki, registry
 from hub.cli.console import out, read, run, warn
 from hub.db import connect
 from hub.session import open_session
@@ -221,7 +221,7 @@ def agency_csr_sign(
         settings: config.Settings,
     ) -> tuple[registry.RegisteredCertificate, tuple[str, ...]]:
         ca = home.load_dev_ca(settings)
-        cert = pki.sign_request(ca.key, ca.cert, read(request), organ_id=organ_id, days=days)
+        cert = issuing.sign_request(ca.key, ca.cert, read(request), organ_id=organ_id, days=days)
         db = await connect(settings.database_url)
         try:
             done = await registry.add_certificate(db, organ_id, pki.pem(cert).encode())

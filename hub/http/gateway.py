@@ -11,7 +11,6 @@ agency's own system), so a package is accepted from any agency the system hosts.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -20,7 +19,7 @@ from fastapi.responses import JSONResponse
 
 from hub.broker import names
 from hub.db import Q
-from hub.decision import Submission
+from hub.decision import Submission, fallback_message_id
 from hub.http.auth import SystemCaller
 from hub.http.problems import Problem
 from hub.records import Recorded
@@ -74,11 +73,6 @@ async def read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit + 1:
             break
     return bytes(body)
-
-
-def fallback_message_id(data: bytes) -> str:
-    """The ``message_id`` of a submission whose sender named none: its bytes' SHA-256."""
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 async def run_submission(request: Request, submission: Submission) -> Recorded | None:
@@ -189,7 +183,7 @@ async def take_waiting(request: Request, system_id: str, wanted: int) -> None:
                 await state.pipeline.pool.execute(
                     Q.gateway_take,
                     system_id,
-                    message.message_id or hashlib.sha256(message.body).hexdigest(),
+                    message.message_id or fallback_message_id(message.body),
                     message.type or "edoc",
                     _text(headers, names.DOCUMENT_HEADER),
                     urgent,

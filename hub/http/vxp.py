@@ -22,11 +22,10 @@ from fastapi import APIRouter, Request, Response
 
 from hub import metrics
 from hub.db import Q
-from hub.decision import Submission
+from hub.decision import Submission, fallback_message_id
 from hub.errors import HubError
 from hub.http.gateway import (
     SUBMIT_WAIT_SECONDS,
-    fallback_message_id,
     read_body,
     run_submission,
     take_waiting,
@@ -50,12 +49,9 @@ _PRUNE_EVERY = 60.0
 _last_prune = 0.0
 
 
-class _Failed(Exception):
-    def __init__(self, code: str, desc: str, *, status: int = 200) -> None:
-        super().__init__(desc)
-        self.code = code
-        self.desc = desc
-        self.status = status
+def _failed(code: str, desc: str, *, status: int = 200) -> auth.Refused:
+    """A call that cannot be answered OK (the request itself was authentic)."""
+    return auth.Refused(code, desc, status=status)
 
 
 def _answer(call: str, answer: dict[str, Any], status: int = 200) -> Response:
@@ -138,8 +134,8 @@ async def _serve(request: Request, call: str, *, carries_package: bool = False) 
         return _answer(call, shapes.fail(refused.code, refused.message), refused.status)
     try:
         answer = await CALLS[call](request, signed)
-    except _Failed as failed:
-        return _answer(call, shapes.fail(failed.code, failed.desc), failed.status)
+    except auth.Refused as failed:
+        return _answer(call, shapes.fail(failed.code, failed.message), failed.status)
     except HubError as exc:
         log.warning("vxp_failed", call=call, system=signed.system_id, error=str(exc))
         return _answer(call, shapes.fail("UNAVAILABLE", str(exc)), 503)
@@ -152,7 +148,7 @@ async def _serve(request: Request, call: str, *, carries_package: bool = False) 
 async def send_edoc(request: Request, signed: auth.Signed) -> dict[str, Any]:
     kind_name = (signed.get("messagetype") or "edoc").lower()
     if kind_name not in ("edoc", "status"):
-        raise _Failed("BAD_REQUEST", f"messagetype {kind_name[:20]!r}: send edoc or status")
+        raise _failed("BAD_REQUEST", f"messagetype {kind_name[:20]!r}: send edoc or status")
     submission = Submission(
         submitter=signed.system_id,
         message_id=fallback_message_id(signed.package),
@@ -205,7 +201,7 @@ async def count_status(request: Request, signed: auth.Signed) -> dict[str, Any]:
 def _doc_id(signed: auth.Signed, *, prefer: str) -> str:
     found = signed.values.get(prefer) or signed.get("docId")
     if not found:
-        raise _Failed("BAD_REQUEST", f"name the message with the {prefer} header")
+        raise _failed("BAD_REQUEST", f"name the message with the {prefer} header")
     return found.strip()
 
 
@@ -215,7 +211,7 @@ async def _message(request: Request, signed: auth.Signed) -> Any:
         Q.gateway_get, signed.system_id, doc_id
     )
     if row is None:
-        raise _Failed(
+        raise _failed(
             "NOT_FOUND",
             f"no message {doc_id[:80]!r} in this system's inbox (getReceivedEdocList lists them)",
         )
@@ -234,9 +230,9 @@ async def get_edoc(request: Request, signed: auth.Signed) -> dict[str, Any]:
 async def download_edoc(request: Request, signed: auth.Signed) -> Response:
     try:
         row = await _message(request, signed)
-    except _Failed as failed:
+    except auth.Refused as failed:
         # the SDK writes whatever comes back to its file: an empty body is its FAIL
-        return Response(b"", status_code=404, headers={"X-Lienthong-Error": failed.desc})
+        return Response(b"", status_code=404, headers={"X-Lienthong-Error": failed.message})
     return Response(bytes(row["body"]), media_type="application/xml")
 
 
@@ -244,16 +240,16 @@ async def update_status(request: Request, signed: auth.Signed) -> dict[str, Any]
     doc_id = _doc_id(signed, prefer="docid")
     said = (signed.get("status") or "").strip().lower()
     if said not in UPDATE_STATES:
-        raise _Failed("BAD_REQUEST", f"status {said[:20]!r}: use done, fail or processing")
+        raise _failed("BAD_REQUEST", f"status {said[:20]!r}: use done, fail or processing")
     pool = request.app.state.hub.pipeline.pool
     known = await pool.fetchrow(Q.vxp_inbox_known, signed.system_id, doc_id)
     if known is None:
-        raise _Failed("NOT_FOUND", f"no message {doc_id[:80]!r} in this system's inbox")
+        raise _failed("NOT_FOUND", f"no message {doc_id[:80]!r} in this system's inbox")
     if said == "done":
         await pool.fetchval(Q.gateway_ack, signed.system_id, doc_id)
         return shapes.ok("done: the message left the inbox")
     if known["acked_at"] is not None:
-        raise _Failed("ALREADY_DONE", f"message {doc_id[:80]!r} was already marked done")
+        raise _failed("ALREADY_DONE", f"message {doc_id[:80]!r} was already marked done")
     await pool.fetchval(Q.vxp_inbox_state, signed.system_id, doc_id, said)
     log.info("vxp_update_status", system=signed.system_id, message_id=doc_id, status=said)
     return shapes.ok(f"{said}: the message stays in the inbox until it is marked done")
@@ -286,7 +282,7 @@ async def synchronize_units(request: Request, signed: auth.Signed) -> dict[str, 
 
 
 async def operators_only(request: Request, signed: auth.Signed) -> dict[str, Any]:
-    raise _Failed(
+    raise _failed(
         "FORBIDDEN",
         "the hub's directory is kept by its operators: ask them to register or close an agency "
         "(lienthong agency add / agency close / directory import)",

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from hub import directory, pki, registry, systems
+from hub import directory, issuing, pki, registry, systems
 from hub.broker.management import Management
 from hub.config import Settings
 from hub.db import Q, create_pool
@@ -141,7 +141,7 @@ def certificates(
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, list[tuple[object, ...]]]:
     """One certificate per agency from a bench CA (one shared EC key: it is the certificates
     the registry holds that matter here), as ``agency_certificate`` rows."""
-    ca_key, ca_cert = pki.make_ca("lienthong bench directory CA")
+    ca_key, ca_cert = issuing.make_ca("lienthong bench directory CA")
     key = ec.generate_private_key(ec.SECP256R1())
     public = key.public_key()
     ca_fp = pki.fingerprint(ca_cert)

@@ -19,13 +19,6 @@ SELECT chain, seq, kind, document_id, organ_id, actor, payload::text AS payload,
        created_at
 FROM event ORDER BY chain, seq;
 
--- name: event_link
-SELECT hash FROM event WHERE chain = $1 AND seq = $2;
-
--- name: events_of_document
--- The links about one document (from its sender and recipients), by chain and seq.
-SELECT chain, seq FROM event WHERE document_id = $1 ORDER BY chain, seq;
-
 -- name: events_segment
 -- One chain from seq $2 to $3, inclusive.
 SELECT chain, seq, kind, document_id, organ_id, actor, payload::text AS payload, prev_hash, hash,
@@ -40,9 +33,6 @@ WHERE EXISTS (
     WHERE h->>'chain' = $1 AND (h->>'seq')::bigint >= $2
 )
 ORDER BY seq LIMIT 1;
-
--- name: seal_latest_full
-SELECT seq, body, heads, signature, certificate FROM seal ORDER BY seq DESC LIMIT 1;
 
 -- name: evidence_packages
 -- Every package linked to the document (document, updates, revocation, statuses), with its

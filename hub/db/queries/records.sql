@@ -91,9 +91,6 @@ RETURNING d.id, d.recipient, d.kind, d.document_id, d.package_id;
 -- name: delivery_mark_dead
 UPDATE delivery SET state = 'dead', attempts = attempts + 1, last_error = $2 WHERE id = $1;
 
--- name: delivery_note_failure
-UPDATE delivery SET attempts = attempts + 1, last_error = $2 WHERE id = $1;
-
 -- name: deliveries_stale
 -- Deliveries left pending (a hub died between recording and publishing): the sweeper
 -- publishes them. SKIP LOCKED lets several hubs sweep without taking the same rows.
@@ -229,3 +226,39 @@ FROM gateway_inbox WHERE organ_id = $1 AND message_id = $2;
 UPDATE gateway_inbox SET acked_at = coalesce(acked_at, now())
 WHERE organ_id = $1 AND message_id = $2
 RETURNING acked_at;
+
+-- name: document_facts
+-- What the change rules decide by (hub/rules/store.py): the document, locked for the
+-- transaction, with its current recipients.
+SELECT d.id, d.state, d.priority,
+       ARRAY(SELECT r.recipient FROM document_recipient r
+             WHERE r.document_ref = d.id AND r.removed_by IS NULL
+             ORDER BY r.recipient) AS recipients
+FROM document d
+WHERE d.sender = $1 AND d.document_id = $2
+FOR UPDATE OF d;
+
+-- name: status_facts
+-- What the status rules decide by, in one lookup under the document's lock ($3: the status's
+-- author): the document and its current recipients; whether it was sent to the author; the
+-- author's open change request, latest answer and latest processing status.
+SELECT d.id, d.state, d.priority,
+       ARRAY(SELECT r.recipient FROM document_recipient r
+             WHERE r.document_ref = d.id AND r.removed_by IS NULL
+             ORDER BY r.recipient) AS recipients,
+       EXISTS (SELECT 1 FROM document_recipient r
+               WHERE r.document_ref = d.id AND r.recipient = $3) AS sent_to_author,
+       (SELECT c.id FROM change_request c
+        WHERE c.document_ref = d.id AND c.recipient = $3 AND c.answer IS NULL
+          AND c.superseded_by IS NULL
+        ORDER BY c.id DESC LIMIT 1) AS open_request,
+       (SELECT c.answer FROM change_request c
+        WHERE c.document_ref = d.id AND c.recipient = $3 AND c.answer IS NOT NULL
+        ORDER BY c.answered_at DESC LIMIT 1) AS last_answer,
+       (SELECT s.status_code FROM status_event s
+        WHERE s.document_ref = d.id AND s.recipient = $3
+          AND s.status_code IN ('01', '02', '03', '04', '05', '06')
+        ORDER BY s.id DESC LIMIT 1) AS current_status
+FROM document d
+WHERE d.sender = $1 AND d.document_id = $2
+FOR UPDATE OF d;

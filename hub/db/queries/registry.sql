@@ -106,9 +106,6 @@ SELECT name, role, created_at, disabled_at FROM operator WHERE name = $1;
 -- name: operator_by_token
 SELECT name, role FROM operator WHERE token_hash = $1 AND disabled_at IS NULL;
 
--- name: operator_list
-SELECT name, role, created_at, disabled_at FROM operator ORDER BY name;
-
 -- name: crl_insert
 INSERT INTO crl (ca_fingerprint, this_update, next_update, der) VALUES ($1, $2, $3, $4)
 RETURNING id;

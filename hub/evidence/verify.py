@@ -1,26 +1,9 @@
-"""Evidence bundles: everything about one document, checkable offline by anyone.
-
-``lienthong evidence export DOCUMENT_ID -o FILE.zip`` writes (see docs/AUDIT.md):
-
-- ``packages/NN-kind-outcome.edxml`` — every package about the document, byte for byte as
-  submitted (the document, its updates and revocation, every status);
-- ``receipts/NN.xml`` — the hub's signed receipt for each of them;
-- ``chains/<chain>.json`` — for each chain involved, the links from the first one about the
-  document up to a sealed head: links about the document in full, others only as their digest;
-- ``seals/<n>.json`` — the seals those heads are in, with each chain's Merkle audit path;
-- ``certificates/`` — the hub's certificate and the signers' certificates;
-- ``manifest.json`` + ``manifest.sig`` — every file's SHA-256, signed by the hub.
-
-``lienthong evidence verify FILE.zip --ca CA.pem`` needs nothing else: it checks the manifest,
-each seal's signature and certificate, each chain up to its sealed head and that head's path
-to the seal's root, each package's and receipt's digest against the links that recorded them,
-and every XML signature; and it says which file and what is wrong.
-"""
+"""Checking an evidence bundle offline (``lienthong evidence verify``): nothing but the bundle
+and the CA certificates the checker trusts."""
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import io
 import json
 import zipfile
@@ -29,206 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
-from hub import audit, chain, pki, seal, signature, verification, xmlsafe
-from hub.db import DB, Q
-from hub.decision import SIGNATURE, TRANSPORT
+from hub import chain, pki, signature, verification, xmlsafe
+from hub.decision import TRANSPORT
 from hub.errors import CertificateRefused, HubError, PackageRejected
-from hub.receipt import HubSigner
-
-MANIFEST = "manifest.json"
-MANIFEST_SIG = "manifest.sig"
-FORMAT = "lienthong-evidence/1"
-
-README = """\
-Evidence bundle of the lienthong hub (Trục liên thông văn bản) — {format}
-
-Document {document_id} sent by {sender}; exported {exported_at}.
-
-packages/      every package about the document, byte for byte as submitted
-receipts/      the hub's signed receipt for each package (XML-DSig, any implementation verifies)
-chains/        the hash-chain links that recorded them, up to a sealed head
-seals/         the signed seals (Merkle roots over every chain head) and each chain's audit path
-certificates/  the hub's certificate and the signers' certificates
-manifest.json  SHA-256 of every file, signed by the hub in manifest.sig
-
-Check it offline with the CA certificate you trust:
-
-    lienthong evidence verify THIS.zip --ca CA.pem
-
-A receipt alone:  xmlsec1 --verify --trusted-pem CA.pem receipts/01.xml
-"""
-
-
-class EvidenceError(HubError):
-    """The bundle cannot be made (unknown document, nothing sealed)."""
-
-
-# --- export -----------------------------------------------------------------------------------
-
-
-def _link_json(stored: audit.StoredLink, *, full: bool) -> dict[str, Any]:
-    if full:
-        return stored.link.as_dict()
-    return {"seq": stored.link.seq, "digest": stored.link.digest().hex()}
-
-
-async def _find_document(db: DB, document_id: str, sender: str | None) -> Mapping[str, Any]:
-    found = [
-        r
-        for r in await db.fetch(Q.timeline_documents, document_id)
-        if sender is None or r["sender"] == sender
-    ]
-    if not found:
-        raise EvidenceError(f"no document {document_id!r}" + (f" from {sender}" if sender else ""))
-    if len({r["sender"] for r in found}) > 1:
-        senders = ", ".join(sorted({r["sender"] for r in found}))
-        raise EvidenceError(
-            f"{document_id!r} was sent by several agencies ({senders}): use --sender"
-        )
-    document: Mapping[str, Any] = found[0]
-    return document
-
-
-async def export(
-    db: DB, document_id: str, signer: HubSigner, *, sender: str | None = None
-) -> bytes:
-    """The bundle's bytes (a zip). Seals first if the newest links are not sealed yet."""
-    document = await _find_document(db, document_id, sender)
-    packages = await db.fetch(Q.evidence_packages, document["id"])
-    package_ids = [p["id"] for p in packages]
-    wanted = await db.fetch(
-        Q.evidence_links, package_ids, document["document_id"], document["sender"]
-    )
-    if not wanted:
-        raise EvidenceError(f"no recorded events for {document_id!r}")
-    by_chain: dict[str, list[int]] = {}
-    for row in wanted:
-        by_chain.setdefault(row["chain"], []).append(row["seq"])
-
-    files: dict[str, bytes] = {}
-    hub_fp = signer.cert.fingerprint(hashes.SHA256())
-    certificates: dict[bytes, x509.Certificate] = {hub_fp: signer.cert}
-    listed = []
-    for n, p in enumerate(packages, start=1):
-        name = f"packages/{n:02d}-{p['kind']}-{p['outcome']}.edxml"
-        files[name] = bytes(p["body"])
-        receipt_name = f"receipts/{n:02d}.xml"
-        if p["receipt"] is not None:
-            files[receipt_name] = bytes(p["receipt"])
-        listed.append(
-            {
-                "file": name,
-                "receipt": receipt_name if p["receipt"] is not None else None,
-                "package": p["id"],
-                "kind": p["kind"],
-                "message_id": p["message_id"],
-                "submitter": p["submitter"],
-                "outcome": p["outcome"],
-                "code": p["code"],
-                "detail": p["detail"],
-                "channel": p["channel"],
-                "assurance": (
-                    (SIGNATURE if p["signed"] else TRANSPORT)
-                    if p["outcome"] == "accepted"
-                    else None
-                ),
-            }
-        )
-        if p["signer_pem"]:
-            cert = x509.load_pem_x509_certificate(p["signer_pem"].encode())
-            certificates[cert.fingerprint(hashes.SHA256())] = cert
-
-    seals_used: dict[int, audit.SealRecord] = {}
-    for name, seqs in sorted(by_chain.items()):
-        row = await db.fetchrow(Q.seal_covering, name, max(seqs))
-        if row is None:
-            await seal.seal(db, signer, wait=True)
-            row = await db.fetchrow(Q.seal_covering, name, max(seqs))
-        if row is None:
-            raise EvidenceError(f"chain {name} could not be sealed up to link {max(seqs)}")
-        record = audit.seal_record(row)
-        seals_used[record.seq] = record
-        head = next(h for h in record.heads if h.chain == name)
-        segment = [
-            audit.stored_link(r)
-            for r in await db.fetch(Q.events_segment, name, min(seqs), head.seq)
-        ]
-        about = set(seqs)
-        files[f"chains/{name}.json"] = _pretty(
-            {
-                "chain": name,
-                "seal": record.seq,
-                "prev_hash": (segment[0].prev_hash or chain.GENESIS).hex(),
-                "links": [_link_json(s, full=s.link.seq in about) for s in segment],
-            }
-        )
-
-    for record in seals_used.values():
-        leaves = chain.heads_leaves(record.heads)
-        ordered = sorted(record.heads, key=lambda h: h.chain)
-        paths = {}
-        for index, head in enumerate(ordered):
-            if head.chain in by_chain:
-                paths[head.chain] = {
-                    "index": index,
-                    "seq": head.seq,
-                    "hash": head.hash.hex(),
-                    "path": chain.merkle_path(leaves, index),
-                }
-        cert = x509.load_der_x509_certificate(record.certificate)
-        certificates[cert.fingerprint(hashes.SHA256())] = cert
-        files[f"seals/{record.seq}.json"] = _pretty(
-            {
-                "seal": record.seq,
-                "body": record.body.decode(),
-                "signature": base64.b64encode(record.signature).decode(),
-                "certificate": base64.b64encode(record.certificate).decode(),
-                "paths": paths,
-            }
-        )
-
-    for fp, cert in sorted(certificates.items()):
-        files[f"certificates/{fp.hex()[:16]}.pem"] = pki.pem(cert).encode()
-
-    exported_at = chain.timestamp(dt.datetime.now(dt.UTC))
-    files["document.json"] = _pretty(
-        {
-            "format": FORMAT,
-            "document_id": document["document_id"],
-            "sender": document["sender"],
-            "exported_at": exported_at,
-            "packages": listed,
-        }
-    )
-    files["README.txt"] = README.format(
-        format=FORMAT,
-        document_id=document["document_id"],
-        sender=document["sender"],
-        exported_at=exported_at,
-    ).encode()
-    manifest = _pretty(
-        {
-            "format": FORMAT,
-            "files": {name: chain.sha256(data).hex() for name, data in sorted(files.items())},
-            "hub_certificate": f"certificates/{hub_fp.hex()[:16]}.pem",
-        }
-    )
-    files[MANIFEST] = manifest
-    files[MANIFEST_SIG] = base64.b64encode(pki.sign_bytes(signer.key, manifest)) + b"\n"
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as bundle:
-        for name, data in sorted(files.items()):
-            bundle.writestr(name, data)
-    return buffer.getvalue()
-
-
-def _pretty(value: object) -> bytes:
-    return json.dumps(value, indent=1, ensure_ascii=False, sort_keys=True).encode() + b"\n"
-
-
-# --- verify -----------------------------------------------------------------------------------
+from hub.evidence.bundle import MANIFEST, MANIFEST_SIG
+from hub.xmldsig import DS_NS
 
 
 @dataclass(kw_only=True, slots=True)
@@ -442,7 +231,7 @@ def _receipt_signature(data: bytes, what: str, report: BundleReport) -> x509.Cer
     except PackageRejected as exc:
         report.problems.append(f"{what}: not a readable receipt ({exc.detail})")
         return None
-    element = root.find(f"{{{signature.DS_NS}}}Signature")
+    element = root.find(f"{{{DS_NS}}}Signature")
     if element is None:
         report.problems.append(f"{what}: has no signature")
         return None
