@@ -64,20 +64,12 @@ class _Row:
     """One submission of the batch, everything decided but the ids PostgreSQL gives."""
 
     pending: Pending
-    values: tuple[object, ...]
+    package: outcomes.PackageRow
     facts: receipt.ReceiptFacts
     receipt_xml: bytes
     plan: rules.Plan
     event: dict[str, object]
     organ_id: str
-
-
-_RECIPIENTS = 17
-"""The recipients' place in :func:`hub.outcomes.package_values`."""
-
-
-def _joined(organ_ids: Sequence[str]) -> str:
-    return ",".join(organ_ids)
 
 
 def _prepare(pending: Pending, signer: receipt.HubSigner) -> _Row:
@@ -112,7 +104,7 @@ def _prepare(pending: Pending, signer: receipt.HubSigner) -> _Row:
         organ_id = result.sender
     return _Row(
         pending=pending,
-        values=values,
+        package=values,
         facts=facts,
         receipt_xml=receipt.sign(facts, signer),
         plan=plan,
@@ -208,9 +200,7 @@ async def _insert(db: DB, rows: list[_Row], lookup: _Lookup) -> list[records.Rec
     packages = [
         [
             package_id,
-            *row.values[:_RECIPIENTS],
-            _joined(cast(list[str], row.values[_RECIPIENTS])),
-            *row.values[_RECIPIENTS + 1 :],
+            *row.package.columns(joined=True),
             document_ref,
         ]
         for package_id, row, document_ref in zip(package_ids, rows, document_refs, strict=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 from hub import chain, events, receipt
 from hub.decision import Checked, Rejection, Submission
@@ -16,6 +17,43 @@ from hub.rules import Plan
 
 REJECTED_BODY_LIMIT = 1024 * 1024
 """Rejected submissions keep their bytes up to this size (evidence); larger ones their digest."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PackageRow:
+    """A ``package`` row as both write paths insert it (``package_insert`` one by one,
+    ``batch_insert`` as arrays): one field per column, in the statements' order."""
+
+    submitter: str
+    message_id: str
+    channel: str
+    kind: str
+    digest: bytes
+    size_bytes: int
+    body: bytes | None
+    document_id: str | None
+    sender: str | None
+    business_doc_type: int | None
+    priority: int | None
+    status_code: str | None
+    outcome: str
+    code: str | None
+    detail: str
+    signer: bytes | None
+    received_at: dt.datetime
+    recipients: tuple[str, ...]
+    received_lane: str
+
+    def columns(self, *, joined: bool = False) -> tuple[object, ...]:
+        """The values in column order; ``recipients`` as a list (a ``text[]``), or ``joined``
+        with commas (``batch_insert`` passes each row set as one array per column)."""
+        values = []
+        for column in fields(self):
+            value = getattr(self, column.name)
+            if column.name == "recipients":
+                value = ",".join(value) if joined else list(value)
+            values.append(value)
+        return tuple(values)
 
 
 def package_values(
@@ -31,29 +69,29 @@ def package_values(
     recipients: tuple[str, ...],
     now: dt.datetime,
     lane: str,
-) -> tuple[object, ...]:
-    """A ``package`` row, in the column order of ``package_insert`` (and ``packages_insert``)."""
+) -> PackageRow:
+    """The submission's ``package`` row (a rejected body over REJECTED_BODY_LIMIT: its digest)."""
     keep = code is None or len(submission.body) <= REJECTED_BODY_LIMIT
-    return (
-        submission.submitter,
-        submission.message_id,
-        submission.channel,
-        submission.kind.value,
-        submission.digest,
-        len(submission.body),
-        submission.body if keep else None,
-        document_id,
-        sender,
-        int(document.business_type) if document else None,
-        document.priority if document else None,
-        status.status_code if status else None,
-        "accepted" if code is None else "rejected",
-        code.value if code else None,
-        detail,
-        signer,
-        submission.received_at or now,
-        list(recipients),
-        lane,
+    return PackageRow(
+        submitter=submission.submitter,
+        message_id=submission.message_id,
+        channel=submission.channel,
+        kind=submission.kind.value,
+        digest=submission.digest,
+        size_bytes=len(submission.body),
+        body=submission.body if keep else None,
+        document_id=document_id,
+        sender=sender,
+        business_doc_type=int(document.business_type) if document else None,
+        priority=document.priority if document else None,
+        status_code=status.status_code if status else None,
+        outcome="accepted" if code is None else "rejected",
+        code=code.value if code else None,
+        detail=detail,
+        signer=signer,
+        received_at=submission.received_at or now,
+        recipients=tuple(recipients),
+        received_lane=lane,
     )
 
 
@@ -131,7 +169,7 @@ def acceptance_event(submission: Submission, checked: Checked, plan: Plan) -> di
 
 def rejection_parts(
     submission: Submission, rejection: Rejection, *, now: dt.datetime, lane: str
-) -> tuple[tuple[object, ...], receipt.ReceiptFacts]:
+) -> tuple[PackageRow, receipt.ReceiptFacts]:
     """A rejected submission's ``package`` row and its receipt's facts."""
     values = package_values(
         submission,

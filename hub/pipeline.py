@@ -12,11 +12,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-import aio_pika
 import asyncpg
 import structlog
 
-from hub import batch_records, decision, deliveries, metrics, overdue, receipt, records
+from hub import batch_records, broker, db, decision, deliveries, metrics, overdue, receipt, records
 from hub.backoff import Backoff
 from hub.batch_records import Pending
 from hub.broker.publisher import Publisher
@@ -32,37 +31,8 @@ from hub.registry_cache import RegistryCache
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
-TRANSIENT_DB = (
-    OSError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,  # a pooled connection left mid-operation by a server restart
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.UniqueViolationError,  # a race on the same message_id: the retry replays it
-)
-TRANSIENT_BROKER = (
-    aio_pika.exceptions.AMQPError,
-    aio_pika.exceptions.ChannelInvalidStateError,
-    ConnectionError,
-    asyncio.TimeoutError,
-)
-
-
 TRIAGE_BUSY = 32
 """Submissions in triage above which ordinary work waits (at most 0.2 s) for it to catch up."""
-
-
-def not_transient(exc: Exception) -> bool:
-    """A batch that failed for this reason is tried one item at a time: the fault is likely
-    one item's (a row PostgreSQL refuses), and the others must not fail with it. A unique
-    violation counts too: between two items of one batch it would recur with every retry of
-    the same batch (the group commit's keys are meant to rule that out), while alone each item
-    either goes through or meets another hub's row and is replayed on its own retry."""
-    return not isinstance(exc, TRANSIENT_DB) or isinstance(exc, asyncpg.UniqueViolationError)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -108,11 +78,11 @@ class Pipeline:
             self._record_batch,
             keys=lambda p: p.keys,
             most=self.batch_most,
-            split_on=not_transient,
+            split_on=db.not_transient,
             name="record",
         )
         self.marker = GroupCommit(
-            self._mark_batch, most=self.batch_most, split_on=not_transient, name="mark"
+            self._mark_batch, most=self.batch_most, split_on=db.not_transient, name="mark"
         )
 
     def triage_started(self) -> None:
@@ -157,7 +127,7 @@ class Pipeline:
         while True:
             try:
                 return await work()
-            except TRANSIENT_DB as exc:
+            except db.TRANSIENT as exc:
                 if not keep_trying():
                     raise
                 metrics.RETRIES.labels("postgresql").inc()
@@ -261,7 +231,7 @@ class Pipeline:
                 published.append(out)
             elif isinstance(outcome, Unroutable):
                 dead.append((out, str(outcome)))
-            elif isinstance(outcome, TRANSIENT_BROKER):
+            elif isinstance(outcome, broker.TRANSIENT):
                 raise BrokerUnavailable(f"publishing failed: {outcome!r}") from outcome
             elif isinstance(outcome, BaseException):
                 raise outcome

@@ -67,8 +67,8 @@ async def record(
         return await _reject(db, submission, result, signer=signer, now=now, lane=lane)
 
 
-async def _insert_package(db: DB, values: tuple[object, ...]) -> int:
-    package_id: int = await db.fetchval(Q.package_insert, *values)
+async def _insert_package(db: DB, row: outcomes.PackageRow) -> int:
+    package_id: int = await db.fetchval(Q.package_insert, *row.columns())
     return package_id
 
 

@@ -14,14 +14,14 @@ from collections.abc import AsyncIterator
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
-from hub import deliveries, events, metrics, overdue
+from hub import broker, deliveries, events, metrics, overdue
 from hub.backoff import Backoff
 from hub.broker import names
 from hub.db import Q
 from hub.decision import Submission, fallback_message_id
 from hub.errors import BrokerUnavailable
 from hub.lanes import admit, channel_closed, dead_letter, hub_headers
-from hub.pipeline import TRANSIENT_BROKER, Pipeline
+from hub.pipeline import Pipeline
 from hub.schema import Kind
 
 log = structlog.get_logger(__name__)
@@ -99,11 +99,11 @@ class Triage:
                 urgent_documents=self._pipeline.registry.urgent_documents,
             )
             await message.ack()
-        except TRANSIENT_BROKER as exc:
+        except broker.TRANSIENT as exc:
             log.warning("triage_broker_error", message_id=message.message_id, error=repr(exc))
             if not channel_closed(message):
                 # publishing failed while this channel lives: hand it back to be delivered again
-                with contextlib.suppress(*TRANSIENT_BROKER):
+                with contextlib.suppress(*broker.TRANSIENT):
                     await asyncio.sleep(0.5)
                     await message.nack(requeue=True)
 
@@ -221,7 +221,7 @@ class Workers:
                     )
                     await message.ack()
                     break
-                except (BrokerUnavailable, *TRANSIENT_BROKER) as exc:
+                except (BrokerUnavailable, *broker.TRANSIENT) as exc:
                     log.warning(
                         "broker_unavailable", message_id=message.message_id, error=repr(exc)
                     )

@@ -22,10 +22,9 @@ import pytest
 from adapters.sdk.items import Receipt
 from hub import home, receipt, records, registry_cache
 from hub.batch_records import Pending, batchable, record_many
-from hub.db import create_pool
+from hub.db import create_pool, not_transient
 from hub.decision import Checked, Rejection, Submission, decide
 from hub.group_commit import GroupCommit
-from hub.pipeline import not_transient
 from hub.schema import Kind
 from tests.conftest import random_organ_id
 from tests.harness import World, verify_receipt

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Sequence
 import asyncpg
 import pytest
 
+from hub.db import not_transient
 from hub.group_commit import GroupCommit
-from hub.pipeline import not_transient
 
 
 class Work:

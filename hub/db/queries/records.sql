@@ -47,19 +47,12 @@ UPDATE document SET state = $2 WHERE id = $1;
 INSERT INTO document_version (document_ref, package_id, relation) VALUES ($1, $2, $3)
 ON CONFLICT DO NOTHING;
 
--- name: document_recipients_current
-SELECT recipient FROM document_recipient WHERE document_ref = $1 AND removed_by IS NULL
-ORDER BY recipient;
-
 -- name: document_recipient_add
 INSERT INTO document_recipient (document_ref, recipient, added_by) VALUES ($1, $2, $3)
 ON CONFLICT (document_ref, recipient) DO UPDATE SET removed_by = NULL, added_by = EXCLUDED.added_by;
 
 -- name: document_recipient_remove
 UPDATE document_recipient SET removed_by = $3 WHERE document_ref = $1 AND recipient = $2;
-
--- name: document_was_sent_to
-SELECT EXISTS (SELECT 1 FROM document_recipient WHERE document_ref = $1 AND recipient = $2);
 
 -- name: deliveries_insert
 -- Every delivery of a package (recipients and the receipt) in one statement. routing_key is
@@ -109,12 +102,6 @@ INSERT INTO receipt (package_id, xml) VALUES ($1, $2);
 -- name: receipt_of_package
 SELECT xml FROM receipt WHERE package_id = $1;
 
--- name: status_current
--- The last processing status (01-06) of a (document, recipient) pair.
-SELECT status_code FROM status_event
-WHERE document_ref = $1 AND recipient = $2 AND status_code IN ('01', '02', '03', '04', '05', '06')
-ORDER BY id DESC LIMIT 1;
-
 -- name: status_insert
 INSERT INTO status_event (document_ref, package_id, author, recipient, status_code,
                           description, staff, stated_at)
@@ -126,17 +113,6 @@ WHERE document_ref = $1 AND recipient = $2 AND answer IS NULL AND superseded_by 
 
 -- name: change_request_insert
 INSERT INTO change_request (document_ref, recipient, package_id, kind) VALUES ($1, $2, $3, $4);
-
--- name: change_request_open
-SELECT id, kind FROM change_request
-WHERE document_ref = $1 AND recipient = $2 AND answer IS NULL AND superseded_by IS NULL
-ORDER BY id DESC LIMIT 1
-FOR UPDATE;
-
--- name: change_request_last_answer
-SELECT answer FROM change_request
-WHERE document_ref = $1 AND recipient = $2 AND answer IS NOT NULL
-ORDER BY answered_at DESC LIMIT 1;
 
 -- name: change_request_answer
 UPDATE change_request SET answer = $2, answered_by = $3, answered_at = now() WHERE id = $1;
