@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from hub import overdue
 from hub.errors import ConfigError
-from hub.overdue import WorkingTime
+from hub.route import overdue
+from hub.route.overdue import WorkingTime
 
 DEFAULTS: Mapping[str, str] = {
     "LIENTHONG_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/",

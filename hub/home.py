@@ -11,9 +11,9 @@ from pathlib import Path
 
 from cryptography import x509
 
-from hub import issuing, pki
 from hub.config import Settings
 from hub.errors import ConfigError
+from hub.registry import issuing, pki
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -17,11 +17,13 @@ from typing import Any
 
 import structlog
 
-from hub import events, metrics, pki, revocation
+from hub import metrics
+from hub.audit import events
 from hub.broker import names
 from hub.broker.management import Management
 from hub.config import Settings
 from hub.db import DB, Q
+from hub.registry import pki, revocation
 
 log = structlog.get_logger(__name__)
 

@@ -14,23 +14,25 @@ from typing import Any
 import structlog
 import uvicorn
 
-from hub import config, decision, home, logs, receipt
+from hub import config, home, logs
+from hub.audit.seal import Sealer
 from hub.backoff import Backoff
 from hub.broker import topology
 from hub.broker.publisher import Publisher
+from hub.check import decision
 from hub.config import Settings
 from hub.db import Q, create_pool
 from hub.db.migrate import migrations
 from hub.errors import BrokerLost, ConfigError, HubError, ServiceUnavailable
 from hub.http.app import HubState, create_app
 from hub.ops import QueueWatch
-from hub.pipeline import Pipeline, utcnow
-from hub.registry_cache import RegistryCache
-from hub.revocation import CrlWatch
-from hub.seal import Sealer
+from hub.record import receipt
+from hub.registry.registry_cache import RegistryCache
+from hub.registry.revocation import CrlWatch
+from hub.route.pipeline import Pipeline, utcnow
+from hub.route.worker import OverdueWatch, Sweeper, Triage, Workers
 from hub.vxp import auth
 from hub.vxp.secrets import SecretBox, seal_plaintext
-from hub.worker import OverdueWatch, Sweeper, Triage, Workers
 
 log = structlog.get_logger(__name__)
 

@@ -11,9 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from hub import lifecycle
+from hub.check.decision import SIGNATURE, TRANSPORT
 from hub.db import DB, Q
-from hub.decision import SIGNATURE, TRANSPORT
+from hub.record import lifecycle
 
 BUSINESS = {0: "new", 1: "revoke", 2: "update", 3: "replace"}
 

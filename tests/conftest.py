@@ -135,7 +135,8 @@ def settings_with(settings: Settings, **changes: object) -> Settings:
 @pytest.fixture
 async def world(settings: Settings, broker_users: list[str]) -> AsyncIterator[object]:
     """A registry with the development CA trusted, ready for agencies (tests.harness.World)."""
-    from hub import home, registry
+    from hub import home
+    from hub.registry import registry
     from hub.session import open_session
     from tests.harness import World
 

@@ -16,8 +16,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters.sdk import Attachment, build_document
-from hub import home, issuing, pki
-from hub.signing import sign_package
+from hub import home
+from hub.check.signing import sign_package
+from hub.registry import issuing, pki
 from tests.harness import Agency, World
 
 DS = b"http://www.w3.org/2000/09/xmldsig#"

@@ -31,12 +31,13 @@ from adapters.sdk import (
     build_status,
 )
 from adapters.sdk.items import Receipt
-from hub import home, pki, registry, systems
+from hub import home
 from hub.broker import names
+from hub.check.signing import sign_package
 from hub.config import Settings
+from hub.registry import pki, registry, systems
 from hub.server import ServeOptions, run_hub
 from hub.session import Session
-from hub.signing import sign_package
 
 
 @dataclass

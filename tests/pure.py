@@ -18,9 +18,10 @@ from signxml.algorithms import (
 from signxml.signer import XMLSigner
 
 from adapters.sdk import Attachment, DocumentSpec, Organization, build_document
-from hub import decision, issuing, pki, trust
-from hub.schema import EDXML_NS, Kind
-from hub.signing import place_holder
+from hub.check import decision, trust
+from hub.check.schema import EDXML_NS, Kind
+from hub.check.signing import place_holder
+from hub.registry import issuing, pki
 
 N = f"{{{EDXML_NS}}}"
 SENDER = "000.00.00.G22"

@@ -1,6 +1,6 @@
 """The tamper-evident event log: every kind of SQL tampering is caught by `lienthong audit verify`.
 
-Links are appended through hub.events against the real PostgreSQL; the tampering is plain SQL
+Links are appended through hub.audit.events against the real PostgreSQL; the tampering is plain SQL
 with the append-only triggers switched off (as someone with the database's superuser would).
 """
 
@@ -12,9 +12,10 @@ import json
 import asyncpg
 import pytest
 
-from hub import audit, chain, events, registry, seal
+from hub.audit import audit, chain, events, seal
 from hub.config import Settings
-from hub.receipt import HubSigner
+from hub.record.receipt import HubSigner
+from hub.registry import registry
 from tests.harness import init_home, lienthong
 
 

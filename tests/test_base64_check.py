@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from hub.schema import strict_base64
+from hub.check.schema import strict_base64
 
 
 def whole_string_verdict(text: str) -> bool:

@@ -20,12 +20,14 @@ import asyncpg
 import pytest
 
 from adapters.sdk.items import Receipt
-from hub import home, receipt, records, registry_cache
-from hub.batch_records import Pending, batchable, record_many
+from hub import home
+from hub.check.decision import Checked, Rejection, Submission, decide
+from hub.check.schema import Kind
 from hub.db import create_pool, not_transient
-from hub.decision import Checked, Rejection, Submission, decide
-from hub.group_commit import GroupCommit
-from hub.schema import Kind
+from hub.record import receipt, records
+from hub.record.batch_records import Pending, batchable, record_many
+from hub.record.group_commit import GroupCommit
+from hub.registry import registry_cache
 from tests.conftest import random_organ_id
 from tests.harness import World, verify_receipt
 

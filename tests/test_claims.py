@@ -9,7 +9,7 @@ DocumentId starting with ``=`` went into the operators' CSV as a formula.
 from __future__ import annotations
 
 from hub import ops, timeline
-from hub.xmldsig import DS_NS
+from hub.check.xmldsig import DS_NS
 from tests import pure
 from tests.conftest import random_organ_id
 from tests.harness import World, running_hub

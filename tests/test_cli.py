@@ -15,9 +15,9 @@ import pytest
 from cryptography import x509
 
 from adapters import national_sdk
-from hub import issuing, pki
 from hub.broker.management import Management
 from hub.config import Settings
+from hub.registry import issuing, pki
 from tests.harness import free_port
 
 

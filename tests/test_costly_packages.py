@@ -12,10 +12,10 @@ import datetime as dt
 
 from lxml import etree
 
-from hub import decision, xmlsafe
-from hub.checker import Checker
+from hub.check import decision, xmlsafe
+from hub.check.checker import Checker
+from hub.check.schema import Kind
 from hub.errors import Code
-from hub.schema import Kind
 from tests import pure
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from hub import operators
+from hub.registry import operators
 from tests.conftest import random_organ_id
 from tests.harness import World, running_hub
 from tests.test_ops import dead_letter

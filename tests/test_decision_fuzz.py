@@ -18,8 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from hub import decision, issuing, receipt
+from hub.check import decision
 from hub.errors import Code
+from hub.record import receipt
+from hub.registry import issuing
 from tests import pure
 
 KEYS = pure.keys()

@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 
-from hub import directory, registry_cache
 from hub.db import create_pool
-from hub.directory import Entry, Known
 from hub.errors import RegistryError
+from hub.registry import directory, registry_cache
+from hub.registry.directory import Entry, Known
 from tests.conftest import random_organ_id
 from tests.harness import World, lienthong
 

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from hub import evidence, home, issuing, pki
+from hub import home
+from hub.audit import evidence
+from hub.registry import issuing, pki
 from tests.conftest import random_organ_id
 from tests.harness import World, lienthong, running_hub
 

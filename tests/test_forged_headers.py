@@ -13,10 +13,11 @@ import uuid
 import aio_pika
 import pytest
 
-from hub import deadletters, home
+from hub import home
 from hub.broker import names
 from hub.broker.stamp import STAMP_HEADER, Stamper, without_ours
-from hub.urgency import UrgentDocuments
+from hub.route import deadletters
+from hub.route.urgency import UrgentDocuments
 from tests.conftest import random_organ_id
 from tests.harness import World, running_hub
 

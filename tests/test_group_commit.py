@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from hub.db import not_transient
-from hub.group_commit import GroupCommit
+from hub.record.group_commit import GroupCommit
 
 
 class Work:

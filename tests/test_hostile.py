@@ -3,7 +3,7 @@ to anyone, and the hub still serving afterwards."""
 
 from __future__ import annotations
 
-from hub import pki, registry
+from hub.registry import pki, registry
 from tests import corpus
 from tests.conftest import SAMPLES, random_organ_id
 from tests.harness import World, running_hub, with_limit

@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from adapters.sdk import ReceiverChange, StatusSpec, build_status
-from hub import lifecycle, operators
-from hub.overdue import WorkingTime
-from hub.signing import sign_package
+from hub.check.signing import sign_package
+from hub.record import lifecycle
+from hub.registry import operators
+from hub.route.overdue import WorkingTime
 from tests.conftest import random_organ_id
 from tests.harness import World, running_hub
 

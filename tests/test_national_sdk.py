@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub import systems
-from hub.signing import sign_package
+from hub.check.signing import sign_package
+from hub.registry import systems
 from hub.vxp import secrets
 from tests.conftest import random_organ_id
 from tests.harness import Agency, World, parse_receipt, running_hub

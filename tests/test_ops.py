@@ -11,9 +11,10 @@ import uuid
 import aio_pika
 import httpx
 
-from hub import home, operators
+from hub import home
 from hub.broker import names
 from hub.broker.stamp import Stamper
+from hub.registry import operators
 from tests.conftest import random_organ_id
 from tests.harness import World, running_hub
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from hub.errors import RegistryError
-from hub.organ_id import check_organ_id, is_strict
+from hub.registry.organ_id import check_organ_id, is_strict
 
 
 @pytest.mark.parametrize("organ", ["000.00.00.G22", "000.00.00.H41", "000.00.14.H20"])

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub import overdue
 from hub.errors import ConfigError
+from hub.route import overdue
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 POLICY = overdue.WorkingTime()

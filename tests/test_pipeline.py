@@ -11,8 +11,10 @@ import pytest
 from signxml.exceptions import InvalidSignature
 
 from adapters.sdk import ReceiverChange
-from hub import home, issuing, pki, receipt, registry
+from hub import home
 from hub.broker import names
+from hub.record import receipt
+from hub.registry import issuing, pki, registry
 from tests.conftest import random_organ_id
 from tests.harness import World, running_hub, verify_receipt
 

@@ -8,8 +8,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from hub import issuing, pki
 from hub.errors import CertificateRefused, Code
+from hub.registry import issuing, pki
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,10 @@ from lxml import etree
 from signxml.exceptions import InvalidDigest, InvalidSignature
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
-from hub import issuing, pki, receipt
+from hub.check.signing import sign_own, sign_root
 from hub.errors import Code
-from hub.signing import sign_own, sign_root
+from hub.record import receipt
+from hub.registry import issuing, pki
 
 FACTS = [
     receipt.ReceiptFacts(

@@ -9,14 +9,15 @@ import aio_pika
 import aiormq
 import pytest
 
-from hub import home, issuing, pki, registry
+from hub import home
 from hub.broker import names
 from hub.broker.management import Management
 from hub.config import Settings
 from hub.db import Q
 from hub.errors import CertificateRefused, Code, RegistryError
+from hub.registry import issuing, pki, registry
+from hub.registry.tokens import token_hash
 from hub.session import Session, open_session
-from hub.tokens import token_hash
 from tests.harness import assert_confined
 
 

@@ -12,8 +12,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from hub import home, issuing, pki, revocation
+from hub import home
 from hub.errors import CertificateRefused
+from hub.registry import issuing, pki, revocation
 from tests.conftest import random_organ_id
 from tests.harness import World, lienthong, running_hub
 

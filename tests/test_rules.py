@@ -1,15 +1,21 @@
-"""The record stage's rules without PostgreSQL (hub/rules/statuses.py, hub/rules/changes.py):
-every branch judged from facts; tests/test_lifecycle.py and tests/test_pipeline.py run the
-same rules against the real database."""
+"""The record stage's rules without PostgreSQL (hub/record/rules/statuses.py and
+hub/record/rules/changes.py): every branch judged from facts; tests/test_lifecycle.py and
+tests/test_pipeline.py run the same rules against the real database."""
 
 from __future__ import annotations
 
 import pytest
 
+from hub.check.package import (
+    BusinessType,
+    DocumentPackage,
+    ReceiverChange,
+    Replacement,
+    StatusPackage,
+)
 from hub.errors import Code, PackageRejected
-from hub.package import BusinessType, DocumentPackage, ReceiverChange, Replacement, StatusPackage
-from hub.rules.changes import judge_change, judge_replacement, target_of
-from hub.rules.statuses import KnownDocument, StatusFacts, judge
+from hub.record.rules.changes import judge_change, judge_replacement, target_of
+from hub.record.rules.statuses import KnownDocument, StatusFacts, judge
 
 SENDER, A, B, C = "000.00.00.G22", "000.00.00.H41", "000.00.00.H14", "000.00.00.G17"
 DOC = KnownDocument(ref=7, state="active", priority=0, recipients=(A, B))

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hub import xmlsafe
+from hub.check import xmlsafe
+from hub.check.inspection import inspect
+from hub.check.schema import Kind, validate
 from hub.errors import Code, PackageRejected
-from hub.inspection import inspect
-from hub.schema import Kind, validate
 
 MAX = 64 * 1024 * 1024
 

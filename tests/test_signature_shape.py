@@ -14,9 +14,10 @@ from lxml import etree
 
 from adapters.sdk.items import Document
 from adapters.sdk.reading import verify_document
-from hub import decision, issuing
+from hub.check import decision
+from hub.check.xmldsig import DS_NS
 from hub.errors import Code
-from hub.xmldsig import DS_NS
+from hub.registry import issuing
 from tests import pure
 
 DS = f"{{{DS_NS}}}"

@@ -11,7 +11,8 @@ import httpx
 from adapters.bridge import BridgeConfig, FolderBridge
 from adapters.sdk.endpoint import Endpoint, EndpointConfig
 from adapters.sdk.items import Document, Status
-from hub import home, systems
+from hub import home
+from hub.registry import systems
 from tests.conftest import random_organ_id
 from tests.harness import Agency, World, running_hub
 

@@ -10,9 +10,10 @@ import uuid
 import aio_pika
 import pytest
 
-from hub import directory, registry, systems, timeline
+from hub import timeline
 from hub.broker import names
 from hub.errors import RegistryError
+from hub.registry import directory, registry, systems
 from tests.conftest import random_organ_id
 from tests.harness import World, assert_confined, running_hub
 

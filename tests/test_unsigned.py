@@ -8,7 +8,9 @@ import uuid
 from pathlib import Path
 
 from adapters.sdk import build_document
-from hub import evidence, home, systems
+from hub import home
+from hub.audit import evidence
+from hub.registry import systems
 from tests.conftest import random_organ_id
 from tests.harness import World, lienthong, running_hub
 

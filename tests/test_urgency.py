@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
-from hub.schema import EDXML_NS
-from hub.urgency import SNIFF_BYTES, UrgentDocuments, lane_of
+from hub.check.schema import EDXML_NS
+from hub.route.urgency import SNIFF_BYTES, UrgentDocuments, lane_of
 
 HEAD = (
     f'<?xml version="1.0" encoding="UTF-8"?><edXML xmlns="{EDXML_NS}"><edXMLEnvelope><edXMLHeader>'

@@ -15,11 +15,12 @@ from adapters.sdk import (
     build_document,
     build_status,
 )
-from hub import issuing, pki, verification
+from hub.check import verification
+from hub.check.inspection import inspect
+from hub.check.schema import Kind
+from hub.check.signing import sign_package
 from hub.errors import Code, PackageRejected
-from hub.inspection import inspect
-from hub.schema import Kind
-from hub.signing import sign_package
+from hub.registry import issuing, pki
 
 SENDER = "000.00.00.G22"
 RECIPIENT = "000.00.00.H41"
@@ -113,7 +114,7 @@ def test_consuming_empties_the_callers_tree(signer) -> None:
 
 
 def test_the_private_api_the_hub_overrides_is_the_one_it_was_written_for() -> None:
-    """hub/verifier.py replaces signxml's private ``_verify_reference`` (5.2's seven-argument
+    """hub/check/verifier.py replaces signxml's private ``_verify_reference`` (5.2's seven-argument
     form) and calls its private helpers: if an upgrade changes them, this fails loudly before a
     signature is ever checked with a mismatched override."""
     import inspect

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub import xmlsafe
+from hub.check import xmlsafe
 from hub.errors import Code, PackageRejected
 
 MAX = 1024 * 1024

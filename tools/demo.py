@@ -17,10 +17,11 @@ from pathlib import Path
 from cryptography import x509
 from rich.console import Console
 
-from hub import home, pki, registry
+from hub import home
 from hub.config import Settings
 from hub.db import Q
 from hub.db.migrate import migrate
+from hub.registry import pki, registry
 from hub.session import open_session
 from tools import demo_national
 
@@ -134,8 +135,8 @@ async def exchange(
     from adapters.sdk.endpoint import Endpoint, EndpointConfig
     from adapters.sdk.items import Status
     from hub import home
+    from hub.check.signing import sign_package
     from hub.server import ServeOptions, run_hub
-    from hub.signing import sign_package
 
     sender, recipient = agencies[0], agencies[1]
     base = f"http://{settings.http_host}:{settings.http_port}"

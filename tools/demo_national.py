@@ -21,11 +21,12 @@ from cryptography import x509
 from rich.console import Console
 
 from adapters import national_sdk
-from hub import home, pki, registry, systems
+from hub import home
+from hub.check.signing import sign_package
 from hub.config import Settings
 from hub.db import Q
+from hub.registry import pki, registry, systems
 from hub.session import Session
-from hub.signing import sign_package
 
 DEMO_SYSTEM = ("vxp.demo", "000.00.00.H14", "UBND tỉnh Cao Bằng")
 

@@ -10,7 +10,7 @@ from adapters.sdk.packages import (
     build_document,
     build_status,
 )
-from hub.package import ReceiverChange, Replacement
+from hub.check.package import ReceiverChange, Replacement
 
 __all__ = [
     "Attachment",

@@ -37,10 +37,10 @@ from adapters.sdk.packages import (
 )
 from adapters.sdk.reading import item_of, recipient_of, sender_of
 from adapters.sdk.seen import SeenStore
-from hub import pki
 from hub.broker import names
-from hub.signing import sign_package
-from hub.xmldsig import DS_NS
+from hub.check.signing import sign_package
+from hub.check.xmldsig import DS_NS
+from hub.registry import pki
 
 ARRIVED = "01"
 

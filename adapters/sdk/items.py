@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from hub import xmlsafe
+from hub.check import xmlsafe
 
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 RECEIPT_NS = "urn:lienthong:receipt:1"

@@ -12,9 +12,10 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from adapters.sdk.items import Document, Item, Receipt, Status
-from hub import pki, xmlsafe
 from hub.broker.names import ADDRESSED_TO_HEADER, RECIPIENT_HEADER
-from hub.schema import EDXML_NS
+from hub.check import xmlsafe
+from hub.check.schema import EDXML_NS
+from hub.registry import pki
 
 
 def sender_of(data: bytes) -> str:
@@ -46,8 +47,8 @@ def verify_document(
     comment, a ds:Object or anything else outside the signature's reach is not read."""
     if not trusted:
         return None, "no trusted CA configured in the SDK"
-    from hub import package, verification
-    from hub.signature import locate
+    from hub.check import package, verification
+    from hub.check.signature import locate
 
     try:
         root = etree.fromstring(body, xmlsafe.parser())

@@ -10,8 +10,8 @@ from aio_pika.abc import AbstractChannel, AbstractExchange
 from pamqp.common import FieldValue
 
 from hub.broker import names, topology
-from hub.deliveries import Outbound
 from hub.errors import Unroutable
+from hub.record.deliveries import Outbound
 
 Route = Callable[[Outbound], "str | None"]
 """The system whose inbox a delivery goes to (by the live registry), or None if none."""

@@ -23,7 +23,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from hub.broker import names
-from hub.pki import PrivateKey
+from hub.registry.pki import PrivateKey
 
 STAMP_HEADER = "x-lienthong-stamp"
 _PREFIX = "x-lienthong-"

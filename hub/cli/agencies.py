@@ -10,9 +10,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hub import config, home, issuing, pki, registry
+from hub import config, home
 from hub.cli.console import out, read, run, warn
 from hub.db import connect
+from hub.registry import issuing, pki, registry
 from hub.session import open_session
 
 agency_app = typer.Typer(

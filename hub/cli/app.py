@@ -88,7 +88,7 @@ def operator_add(
     role: Annotated[str, typer.Option("--role", help="viewer or admin")] = "viewer",
 ) -> None:
     """Create an operator account and print its token (shown once)."""
-    from hub import operators
+    from hub.registry import operators
 
     async def work(settings: config.Settings) -> operators.OperatorToken:
         db = await connect(settings.database_url)

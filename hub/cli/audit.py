@@ -7,12 +7,14 @@ from typing import Annotated
 
 import typer
 
-from hub import audit, evidence, home, pki, seal
+from hub import home
+from hub.audit import audit, evidence, seal
 from hub.cli.console import err, out, read, run
 from hub.config import Settings
 from hub.db import connect
 from hub.errors import HubError
-from hub.receipt import HubSigner
+from hub.record.receipt import HubSigner
+from hub.registry import pki
 
 audit_app = typer.Typer(help="The tamper-evident event log: verify, seal.", no_args_is_help=True)
 evidence_app = typer.Typer(help="Evidence bundles anyone can check offline.", no_args_is_help=True)

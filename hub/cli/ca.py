@@ -10,10 +10,11 @@ import typer
 from cryptography import x509
 from rich.table import Table
 
-from hub import config, home, pki, registry, revocation
+from hub import config, home
 from hub.cli.console import out, read, run, warn
 from hub.db import Q, connect
 from hub.errors import CertificateRefused, Code
+from hub.registry import pki, registry, revocation
 
 ca_app = typer.Typer(help="Certificate authorities the hub trusts.", no_args_is_help=True)
 
@@ -71,7 +72,7 @@ ca_app.add_typer(crl_app, name="crl")
 @crl_app.command("add")
 def crl_add(crl: Annotated[Path, typer.Argument(help="the CRL (PEM or DER)")]) -> None:
     """Load a trusted CA's certificate revocation list (refuses one no trusted CA signed)."""
-    from hub import revocation
+    from hub.registry import revocation
 
     async def work(settings: config.Settings) -> revocation.LoadedCrl:
         db = await connect(settings.database_url)
@@ -95,7 +96,7 @@ def crl_url(
     url: Annotated[str, typer.Argument(help="its CRL distribution point (http, https, file)")],
 ) -> None:
     """Refresh a CA's CRL from this URL (every LIENTHONG_CRL_REFRESH_SECONDS)."""
-    from hub import revocation
+    from hub.registry import revocation
 
     async def work(settings: config.Settings) -> str:
         db = await connect(settings.database_url)
@@ -110,7 +111,7 @@ def crl_url(
 @crl_app.command("refresh")
 def crl_refresh() -> None:
     """Fetch every configured distribution point now."""
-    from hub import revocation
+    from hub.registry import revocation
 
     async def work(settings: config.Settings) -> list[revocation.Refreshed]:
         db = await connect(settings.database_url)
@@ -129,7 +130,7 @@ def crl_refresh() -> None:
 @crl_app.command("status")
 def crl_status() -> None:
     """Each trusted CA's latest CRL: when issued, when the next is due, stale or not."""
-    from hub import revocation
+    from hub.registry import revocation
 
     async def work(settings: config.Settings) -> list[revocation.CrlState]:
         db = await connect(settings.database_url)

@@ -14,12 +14,12 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from hub import directory, registry, systems
+from hub.check.decision import local_date
 from hub.cli.console import err, out, read, run, warn
 from hub.config import Settings
 from hub.db import Q, connect
-from hub.decision import local_date
 from hub.errors import HubError
+from hub.registry import directory, registry, systems
 from hub.session import open_session
 from hub.vxp import secrets
 

@@ -18,8 +18,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from hub import __version__
 from hub.db import Q
 from hub.http import directory, documents, gateway, ops, problems, vxp
-from hub.pipeline import Pipeline
-from hub.records import Recorded
+from hub.record.records import Recorded
+from hub.route.pipeline import Pipeline
 from hub.vxp import auth
 from hub.vxp.secrets import SecretBox
 

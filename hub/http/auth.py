@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from hub.db import Q
 from hub.http.problems import Problem
-from hub.tokens import token_hash
+from hub.registry.tokens import token_hash
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from hub import directory
 from hub.db import Q
 from hub.http.auth import Authenticated
+from hub.registry import directory
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 

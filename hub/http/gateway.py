@@ -18,12 +18,12 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from hub.broker import names
+from hub.check.decision import Submission, fallback_message_id
+from hub.check.schema import Kind
 from hub.db import Q
-from hub.decision import Submission, fallback_message_id
 from hub.http.auth import SystemCaller
 from hub.http.problems import Problem
-from hub.records import Recorded
-from hub.schema import Kind
+from hub.record.records import Recorded
 
 router = APIRouter(prefix="/api/v1", tags=["gateway"])
 

@@ -7,11 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from hub import deadletters, ops, registry
+from hub import ops
 from hub.db import Q
 from hub.errors import RegistryError
 from hub.http.auth import Caller, caller
 from hub.http.problems import Problem
+from hub.registry import registry
+from hub.route import deadletters
 
 router = APIRouter(prefix="/api/v1/ops", tags=["operations"])
 

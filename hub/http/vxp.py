@@ -21,8 +21,9 @@ import structlog
 from fastapi import APIRouter, Request, Response
 
 from hub import metrics
+from hub.check.decision import Submission, fallback_message_id
+from hub.check.schema import Kind
 from hub.db import Q
-from hub.decision import Submission, fallback_message_id
 from hub.errors import HubError
 from hub.http.gateway import (
     SUBMIT_WAIT_SECONDS,
@@ -30,7 +31,6 @@ from hub.http.gateway import (
     run_submission,
     take_waiting,
 )
-from hub.schema import Kind
 from hub.vxp import auth, shapes
 from hub.vxp.secrets import valid_secrets
 

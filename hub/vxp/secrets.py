@@ -19,7 +19,7 @@ import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from hub import events
+from hub.audit import events
 from hub.config import Settings
 from hub.db import DB, Q
 from hub.errors import ConfigError, RegistryError

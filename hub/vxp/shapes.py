@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from hub import lifecycle
+from hub.record import lifecycle
 
 SERVICE_TYPE = "eDoc"
 TIME = "%d/%m/%Y %H:%M:%S"

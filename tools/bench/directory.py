@@ -25,14 +25,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from hub import directory, issuing, pki, registry, systems
 from hub.broker.management import Management
+from hub.check.decision import local_date
 from hub.config import Settings
 from hub.db import Q, create_pool
-from hub.decision import local_date
-from hub.registry_cache import RegistryCache
+from hub.registry import directory, issuing, pki, registry, systems
+from hub.registry.registry_cache import RegistryCache
+from hub.registry.tokens import token_hash
 from hub.session import open_session
-from hub.tokens import token_hash
 from hub.vxp.secrets import SecretBox
 
 
@@ -257,7 +257,7 @@ async def run_directory(
         progress.remove_task(task)
         task = progress.add_task(f"a CRL of {options.revoked} serials", total=None)
         started = time.perf_counter()
-        from hub import revocation
+        from hub.registry import revocation
 
         await revocation.add(db, crl(ca_key, ca_cert, options.revoked))
         result["crl_s"] = time.perf_counter() - started

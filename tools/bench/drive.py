@@ -18,8 +18,8 @@ from cryptography import x509
 from adapters.sdk import Attachment, DocumentSpec, Organization, build_document
 from adapters.sdk.endpoint import Endpoint, EndpointConfig
 from adapters.sdk.items import Document
-from hub import pki
-from hub.signing import sign_package
+from hub.check.signing import sign_package
+from hub.registry import pki
 
 
 @dataclass

@@ -20,11 +20,13 @@ from rich.console import Console
 from rich.progress import Progress
 
 from adapters.sdk.endpoint import EndpointConfig
-from hub import home, pki, receipt, registry
+from hub import home
 from hub.broker.management import Management
 from hub.config import Settings
 from hub.db.connection import with_database
 from hub.db.migrate import migrate
+from hub.record import receipt
+from hub.registry import pki, registry
 from hub.session import open_session
 from tools.bench import cpu, stages
 from tools.bench.directory import DirectoryOptions, run_directory

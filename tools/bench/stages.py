@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import aio_pika
 import asyncpg
 
-from hub import receipt, verification
-from hub.decision import Submission
-from hub.inspection import inspect
-from hub.schema import Kind
-from hub.signature import locate
-from hub.xmlsafe import parse
+from hub.check import verification
+from hub.check.decision import Submission
+from hub.check.inspection import inspect
+from hub.check.schema import Kind
+from hub.check.signature import locate
+from hub.check.xmlsafe import parse
+from hub.record import receipt
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -36,7 +37,7 @@ def _rate(work: Callable[[], object], seconds: float) -> float:
 
 
 def cpu_stages(package: bytes, signer: receipt.HubSigner, seconds: float) -> list[StageRate]:
-    from hub.schema import validate
+    from hub.check.schema import validate
 
     def parse_validate() -> None:
         validate(parse(package, max_bytes=1 << 30), Kind.EDOC)

@@ -1,4 +1,4 @@
--- Tamper-evident records (issue 7): every event is a link of a hash chain (hub/chain.py), each
+-- Tamper-evident records (issue 7): every event is a link of a hash chain (hub/audit/chain.py), each
 -- chain's head is kept in chain_head (its row lock orders appends to one chain, so no global
 -- lock), and seals sign a Merkle root over all heads and chain to each other.
 

@@ -1,8 +1,8 @@
--- Recording many submissions at once (hub/batch_records.py): a lookup, then one statement
+-- Recording many submissions at once (hub/record/batch_records.py): a lookup, then one statement
 -- that writes every row of the batch, each row set passed as arrays and opened with unnest.
 
 -- name: events_append_all
--- A batch of links in one statement (hub/events.py builds the arrays, sorted by chain).
+-- A batch of links in one statement (hub/audit/events.py builds the arrays, sorted by chain).
 SELECT append_events($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[],
                      $7::bytea[], $8::bytea, $9::timestamptz);
 

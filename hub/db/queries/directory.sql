@@ -1,4 +1,4 @@
--- The national directory (hub/directory.py): bulk import and export, search over HTTP.
+-- The national directory (hub/registry/directory.py): bulk import and export, search over HTTP.
 
 -- name: directory_all
 SELECT organ_id, name, parent_id, system_id, state, successor_id, closed_on

@@ -204,7 +204,7 @@ WHERE organ_id = $1 AND message_id = $2
 RETURNING acked_at;
 
 -- name: document_facts
--- What the change rules decide by (hub/rules/store.py): the document, locked for the
+-- What the change rules decide by (hub/record/rules/store.py): the document, locked for the
 -- transaction, with its current recipients.
 SELECT d.id, d.state, d.priority,
        ARRAY(SELECT r.recipient FROM document_recipient r

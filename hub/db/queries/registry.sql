@@ -83,7 +83,7 @@ FROM agency_certificate WHERE organ_id = $1 ORDER BY not_after;
 
 -- name: event_append
 -- One link in one statement: the upsert on chain_head locks the chain until the transaction
--- ends, moves its head (hash = SHA-256(prev ‖ $7, the link's content digest; hub/chain.py)) and
+-- ends, moves its head (hash = SHA-256(prev ‖ $7, the link's content digest; hub/audit/chain.py)) and
 -- hands the event row its seq, prev_hash and hash. $8 is the genesis hash.
 WITH head AS (
     INSERT INTO chain_head AS h (chain, seq, prev, hash) VALUES ($1, 1, $8::bytea, sha256($8::bytea || $7::bytea))

@@ -1,4 +1,4 @@
--- The registry as a running hub holds it (hub/registry_cache.py): loaded whole at start, then
+-- The registry as a running hub holds it (hub/registry/registry_cache.py): loaded whole at start, then
 -- followed change by change through registry_change.
 
 -- name: registry_horizon

@@ -1,0 +1,2 @@
+"""Tamper evidence: hash chains and their links (``chain``, ``events``), seals, ``audit verify``
+and evidence bundles."""
