@@ -119,3 +119,18 @@ def test_every_module_reads_in_one_sitting() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MOST_LINES
     )
     assert not long, f"modules over {MOST_LINES} lines: " + ", ".join(long)
+
+
+ADAPTERS_MAY_USE = {"hub", "hub.contract", "hub.config", "hub.home", "hub.logs", "hub.errors"}
+"""The hub as the systems' side sees it: its contract, and what the agency commands share."""
+
+
+def test_adapters_use_the_hub_only_through_its_contract() -> None:
+    reaching = sorted(
+        f"{name} → {target}"
+        for name, targets in graph().items()
+        if name.startswith("adapters")
+        for target in targets
+        if target.startswith("hub") and target not in ADAPTERS_MAY_USE
+    )
+    assert not reaching, "adapters reaching into the hub's internals: " + ", ".join(reaching)

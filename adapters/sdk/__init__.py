@@ -10,7 +10,7 @@ from adapters.sdk.packages import (
     build_document,
     build_status,
 )
-from hub.check.package import ReceiverChange, Replacement
+from hub.contract import ReceiverChange, Replacement
 
 __all__ = [
     "Attachment",

@@ -37,10 +37,8 @@ from adapters.sdk.packages import (
 )
 from adapters.sdk.reading import item_of, recipient_of, sender_of
 from adapters.sdk.seen import SeenStore
-from hub.broker import names
-from hub.check.signing import sign_package
-from hub.check.xmldsig import DS_NS
-from hub.registry import pki
+from hub import contract
+from hub.contract import DS_NS, sign_package
 
 ARRIVED = "01"
 
@@ -101,7 +99,7 @@ class EndpointConfig:
 
 @dataclass
 class _Signer:
-    key: pki.PrivateKey
+    key: contract.PrivateKey
     cert: x509.Certificate
 
 
@@ -134,7 +132,7 @@ class Endpoint:
 
         def load(key_path: Path, cert_path: Path) -> _Signer:
             return _Signer(
-                key=pki.load_private_key(key_path.read_bytes()),
+                key=contract.load_private_key(key_path.read_bytes()),
                 cert=x509.load_pem_x509_certificate(cert_path.read_bytes()),
             )
 
@@ -143,7 +141,7 @@ class Endpoint:
             signer = load(config.key_path, config.cert_path)
         signers = {organ: load(*paths) for organ, paths in config.agency_keys.items()}
         trusted = [
-            c for p in config.trusted_ca_paths for c in pki.load_certificates(p.read_bytes())
+            c for p in config.trusted_ca_paths for c in contract.load_certificates(p.read_bytes())
         ]
         endpoint = cls(
             config=config,
@@ -230,7 +228,7 @@ class Endpoint:
         body = self._sign(data)
         channel = await self.connection.channel(publisher_confirms=True)
         try:
-            exchange = await channel.get_exchange(names.SUBMIT_EXCHANGE, ensure=False)
+            exchange = await channel.get_exchange(contract.SUBMIT_EXCHANGE, ensure=False)
             await exchange.publish(
                 aio_pika.Message(
                     body,

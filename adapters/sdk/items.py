@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from hub.check import xmlsafe
+from hub import contract
 
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 RECEIPT_NS = "urn:lienthong:receipt:1"
 
 
 def _parser() -> etree.XMLParser:
-    return xmlsafe.parser()
+    return contract.parser()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -1,6 +1,6 @@
 """Builders for edXML document and status packages (QCVN 102:2016) over a small frozen model,
 so an integrator never writes XML by hand. The output is unsigned: sign it with
-:func:`hub.check.signing.sign_package` (or ``Endpoint.send``, which signs for you)."""
+:func:`hub.contract.sign_package` (or ``Endpoint.send``, which signs for you)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from hub.check.package import ReceiverChange, Replacement
-from hub.check.schema import EDXML_NS
+from hub.contract import EDXML_NS, ReceiverChange, Replacement
 
 NS = EDXML_NS
 _E = f"{{{NS}}}"

@@ -12,16 +12,14 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from adapters.sdk.items import Document, Item, Receipt, Status
-from hub.broker.names import ADDRESSED_TO_HEADER, RECIPIENT_HEADER
-from hub.check import xmlsafe
-from hub.check.schema import EDXML_NS
-from hub.registry import pki
+from hub import contract
+from hub.contract import ADDRESSED_TO_HEADER, EDXML_NS, RECIPIENT_HEADER
 
 
 def sender_of(data: bytes) -> str:
     """From/OrganId of an unsigned package (to pick the key that signs it); "" if unreadable."""
     try:
-        root = etree.fromstring(data, xmlsafe.parser())
+        root = etree.fromstring(data, contract.parser())
     except etree.XMLSyntaxError:
         return ""
     found = root.find(
@@ -47,15 +45,9 @@ def verify_document(
     comment, a ds:Object or anything else outside the signature's reach is not read."""
     if not trusted:
         return None, "no trusted CA configured in the SDK"
-    from hub.check import package, verification
-    from hub.check.signature import locate
-
     try:
-        root = etree.fromstring(body, xmlsafe.parser())
-        # the tree is only read to find the signature: signxml may verify it in place
-        verified = verification.verify(body, locate(root), consume_tree=True)
         at = accepted_at or dt.datetime.now(dt.UTC)
-        pki.check_chain(verified.signer, trusted=trusted, now=at)
+        verified = contract.verify_document(body, trusted=trusted, at=at)
         signer = verified.signer
         if not signer.not_valid_before_utc <= at <= signer.not_valid_after_utc:
             return None, (
@@ -63,7 +55,7 @@ def verify_document(
                 f"({signer.not_valid_before_utc:%Y-%m-%d} to "
                 f"{signer.not_valid_after_utc:%Y-%m-%d})"
             )
-        sender = package.read_document(verified.signed_root).sender
+        sender = verified.document.sender
         owners = [str(a.value) for a in signer.subject.get_attributes_for_oid(NameOID.USER_ID)]
         if owners and sender not in owners:
             return None, (
