@@ -6,9 +6,6 @@ altered body)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import json
 import re
 from pathlib import Path
 
@@ -16,7 +13,7 @@ import pytest
 
 from adapters import national_sdk
 from adapters.national_sdk import Driver
-from hub.vxp.auth import sdk_hex
+from hub.vxp.auth import client_headers
 
 
 def compile_driver(into: Path) -> Driver:
@@ -41,22 +38,10 @@ def sdk_headers(
     when: dt.datetime | None = None,
 ) -> dict[str, str]:
     """The headers the SDK sends (``VnptService.addXroadVnptHashHeader``)."""
-    stamp = (when or dt.datetime.now()).strftime("%d%m%YT%H%M%S") + "+0123"
-    signed = {"systemid": system_id, "timestamp": stamp, "Content-Type": "application/json"}
-    if body is not None:
-        signed["hash-file"] = sdk_hex(hashlib.sha256(body).digest())
-        signed["Content-Type"] = "application/octet-stream"
-    signed.update(values)
-    sign_header = json.dumps(
-        {f"XroadVnpt-{k}": v for k, v in signed.items()}, separators=(",", ":"), ensure_ascii=False
+    return client_headers(
+        system_id=system_id,
+        secret=secret,
+        values=values,
+        body=body,
+        when=when or dt.datetime.now(),
     )
-    return {
-        **{f"XroadVnpt-{k}": v for k, v in signed.items()},
-        "XroadVnpt-sign-header-key": ";".join(signed),
-        "XroadVnpt-sign-header": sign_header,
-        "XroadVnpt-hash-header": hmac.new(
-            secret.encode(), sign_header.encode(), hashlib.sha256
-        ).hexdigest(),
-        "XroadVnpt-version": "3.0.201608",
-        "User-Agent": "JAVASDKAgent/1.0.0 XRoad/VPCP",
-    }

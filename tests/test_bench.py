@@ -23,7 +23,7 @@ async def test_bench_smoke_run(settings, tmp_path) -> None:
     try:
         result = await run_bench(settings, options, console)
     finally:
-        for suffix in ("_bench", "_bench_dir"):
+        for suffix in ("_bench", "_bench_dir", "_bench_vxp"):
             name = f"{settings.database_name}{suffix}"
             async with Management(settings.amqp) as api:
                 await api.delete_vhost(f"{name}-vhost")
@@ -52,9 +52,15 @@ async def test_bench_smoke_run(settings, tmp_path) -> None:
     assert directory["broker_queues"] >= 2 * options.directory.broker_systems
     assert directory["broker_users"] == options.directory.broker_systems
     assert 0 < directory["change_s"] < 30 and directory["small_1"]["rejected"] == 0
+    national = saved["national"]
+    assert national["gateway"]["accepted"] == options.national.documents
+    assert national["vxp_send"]["accepted"] == options.national.documents
+    assert national["vxp_count"]["ok"] == options.national.calls
+    assert national["vxp_over_gateway"] > 0
     text = console.export_text()
     assert "accepted/s" in text and "hub throughput / slowest stage" in text
     assert "one change reaches a running hub" in text
+    assert "/vxp/sendEdoc over the gateway" in text
     assert "CPU ms per document" in text and "ceiling at this cost" in text
 
 

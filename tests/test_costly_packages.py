@@ -126,3 +126,46 @@ async def test_a_check_over_its_budget_is_a_clear_rejection() -> None:
         checker.close()
     assert isinstance(result, decision.Rejection)
     assert result.code is Code.XML_FORBIDDEN and "LIENTHONG_CHECK_SECONDS" in result.detail
+
+
+def test_schemas_are_compiled_one_thread_at_a_time() -> None:
+    """libxml2 compiles schemas with global state: the checks' threads must never compile at
+    once (a burst of first submissions did, and every later compile in that process failed
+    with "the given type is not a built-in type"). Compiling is serialised and done before the
+    pool runs; here many threads ask at once and all get the one compiled schema."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hub.check import schema
+
+    schema._load.cache_clear()
+    compiling = 0
+    most = 0
+    lock = threading.Lock()
+    original = schema.etree.XMLSchema
+
+    def counting(*args: object, **kwargs: object) -> object:
+        nonlocal compiling, most
+        with lock:
+            compiling += 1
+            most = max(most, compiling)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            with lock:
+                compiling -= 1
+
+    start = threading.Barrier(8)
+
+    def ask(_: int) -> object:
+        start.wait()
+        return schema.schema_for(schema.Kind.EDOC)
+
+    schema.etree.XMLSchema = counting  # type: ignore[assignment]
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            compiled = list(pool.map(ask, range(8)))
+    finally:
+        schema.etree.XMLSchema = original  # type: ignore[misc]
+    assert most == 1
+    assert all(c is compiled[0] for c in compiled)

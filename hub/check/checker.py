@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import structlog
 
 from hub import metrics
-from hub.check import decision, trust
+from hub.check import decision, schema, trust
 from hub.check.decision import Checked, Rejection, Submission
 from hub.errors import Code
 
@@ -39,6 +39,9 @@ class Checker:
 
     def __init__(self, *, budget: float, threads: int | None = None) -> None:
         self.budget = budget
+        # compiled here, once, before any check thread runs (hub.check.schema.load says why)
+        for kind in schema.Kind:
+            schema.schema_for(kind)
         self._pool = ThreadPoolExecutor(
             max_workers=threads or default_threads(), thread_name_prefix="lienthong-check"
         )

@@ -8,6 +8,7 @@ line numbers.
 from __future__ import annotations
 
 import binascii
+import threading
 from collections.abc import Iterable
 from enum import StrEnum
 from functools import cache
@@ -38,8 +39,19 @@ class Kind(StrEnum):
 _FILES = {Kind.EDOC: "edxml-document.xsd", Kind.STATUS: "edxml-status.xsd"}
 
 
-@cache
+_LOADING = threading.Lock()
+"""libxml2 compiles a schema with global state (its built-in types are set up on first use):
+two threads compiling at once fail with "the given type is not a built-in type". The checks
+run in a thread pool, so schemas are compiled one at a time (and once: they are cached)."""
+
+
 def load(name: str, *, base64_checked_here: bool = False) -> etree.XMLSchema:
+    with _LOADING:
+        return _load(name, base64_checked_here=base64_checked_here)
+
+
+@cache
+def _load(name: str, *, base64_checked_here: bool = False) -> etree.XMLSchema:
     """An XSD of schemas/. With ``base64_checked_here``, attachments' ``ContentTransferEncoded``
     is compiled as ``xs:string``: :func:`check_attachments` decodes it strictly anyway, and
     libxml2's own (lax) ``xs:base64Binary`` check was the larger part of validating a package

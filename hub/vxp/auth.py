@@ -207,3 +207,33 @@ def authenticate(
             raise Refused("BODY_MISMATCH", "sendEdoc without a signed XroadVnpt-hash-file")
         package = package_of(body, hash_file)
     return Signed(system_id=system_id, values=values, sign_header=sign_header, package=package)
+
+
+def client_headers(
+    *,
+    system_id: str,
+    secret: str,
+    values: Mapping[str, str],
+    body: bytes | None = None,
+    when: dt.datetime,
+) -> dict[str, str]:
+    """The headers the national SDK sends for a call (``VnptService.addXroadVnptHashHeader``),
+    for clients that are not the SDK (the bench, tests): ``when`` in the SDK's local time;
+    with a ``body``, its ``hash-file`` in the SDK's hex."""
+    stamp = when.strftime("%d%m%YT%H%M%S") + f"+{when.microsecond // 1000:04d}"
+    signed = {"systemid": system_id, "timestamp": stamp, "Content-Type": "application/json"}
+    if body is not None:
+        signed["hash-file"] = sdk_hex(hashlib.sha256(body).digest())
+        signed["Content-Type"] = "application/octet-stream"
+    signed.update(values)
+    sign_header = json.dumps(
+        {PREFIX + k: v for k, v in signed.items()}, separators=(",", ":"), ensure_ascii=False
+    )
+    return {
+        **{PREFIX + k: v for k, v in signed.items()},
+        SIGN_KEYS: ";".join(signed),
+        SIGN_HEADER: sign_header,
+        HASH_HEADER: hmac.new(secret.encode(), sign_header.encode(), hashlib.sha256).hexdigest(),
+        PREFIX + "version": "3.0.201608",
+        "User-Agent": "JAVASDKAgent/1.0.0 XRoad/VPCP",
+    }

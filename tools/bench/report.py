@@ -27,6 +27,12 @@ DIRECTORY_TARGETS = {
 }
 
 
+NATIONAL_TARGETS = {
+    "vxp_over_gateway": 0.9,  # documents/s through /vxp/sendEdoc over the gateway's, same packages
+    "auth_p50_ms": 10.0,  # an authenticated national-SDK call that reads one count (p50)
+}
+
+
 PARTIES = (
     ("hub", "hub"),
     ("rabbitmq", "RabbitMQ"),
@@ -102,6 +108,8 @@ def show(result: dict[str, Any], console: Console) -> None:
     row("hub throughput / slowest stage", f"{result['hub_over_slowest_stage']:.2f}")
     if "directory" in result:
         directory_rows(row, result["directory"])
+    if "national" in result:
+        national_rows(row, result["national"])
     console.print(table)
 
 
@@ -148,6 +156,31 @@ def directory_rows(row: Callable[..., None], d: dict[str, Any]) -> None:
         "  throughput with the directory / with 9 agencies",
         f"{d['throughput_ratio']:.2f}",
         f"≥ {t['throughput_ratio']:.1f}",
+    )
+
+
+def national_rows(row: Callable[..., None], n: dict[str, Any]) -> None:
+    """The national SDK's endpoint beside the gateway (issue 15)."""
+    t = NATIONAL_TARGETS
+    for key, label in (
+        ("gateway", "gateway POST /api/v1/documents"),
+        ("vxp_send", "/vxp/sendEdoc"),
+    ):
+        f = n[key]
+        row(
+            f"national SDK phase, {n['clients']} clients: {label} — documents/s, p50 / p95 (ms)",
+            f"{f['per_s']:.0f}, {f['p50_ms']:.0f} / {f['p95_ms']:.0f}",
+        )
+    row(
+        "  /vxp/sendEdoc over the gateway (same packages)",
+        f"{n['vxp_over_gateway']:.2f}",
+        f"≥ {t['vxp_over_gateway']:.1f}",
+    )
+    c = n["vxp_count"]
+    row(
+        "  an authenticated national-SDK call (countReceiveEdoc): calls/s, p50 (ms)",
+        f"{c['per_s']:.0f}, {c['p50_ms']:.1f}",
+        f"p50 ≤ {t['auth_p50_ms']:.0f} ({c['p50_ms'] / t['auth_p50_ms']:.2f} of it)",
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
-import shutil
 import signal
 import statistics
 import subprocess
@@ -14,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from cryptography import x509
 from rich.console import Console
 from rich.progress import Progress
@@ -23,14 +21,14 @@ from adapters.sdk.endpoint import EndpointConfig
 from hub import home
 from hub.broker.management import Management
 from hub.config import Settings
-from hub.db.connection import with_database
-from hub.db.migrate import migrate
 from hub.record import receipt
 from hub.registry import pki, registry
 from hub.session import open_session
 from tools.bench import cpu, stages
 from tools.bench.directory import DirectoryOptions, run_directory
 from tools.bench.drive import Party, Run, hub_memory, package, reset_peaks, start_hub, traffic
+from tools.bench.isolation import isolate
+from tools.bench.national import NationalOptions, national_phase
 
 SMALL_ATTACHMENT = 2 * 1024
 LARGE_ATTACHMENT = 200 * 1024
@@ -47,6 +45,7 @@ class BenchOptions:
     workers: int = 2
     output: Path = Path("bench-results")
     directory: DirectoryOptions = field(default_factory=DirectoryOptions)
+    national: NationalOptions = field(default_factory=NationalOptions)
 
     @classmethod
     def smoke(cls, output: Path) -> BenchOptions:
@@ -60,6 +59,7 @@ class BenchOptions:
             workers=1,
             output=output,
             directory=DirectoryOptions(agencies=400, systems=3, revoked=100, broker_systems=2),
+            national=NationalOptions(documents=10, calls=20, clients=2),
         )
 
 
@@ -68,42 +68,6 @@ def percentile(values: list[float], fraction: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-async def isolate(
-    settings: Settings, output: Path, *, suffix: str = "_bench"
-) -> tuple[Settings, dict[str, str]]:
-    """Its own database, vhost and LIENTHONG_HOME, so a bench never touches real data."""
-    base = settings.database_url.rsplit("/", 1)[0]
-    name = f"{settings.database_name}{suffix}"
-    admin = await asyncpg.connect(with_database(base + "/x", "postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-    # a fresh LIENTHONG_HOME too: the SDK consumers' seen-stores live there, and inbox message
-    # ids (lt-<package>-…) start again in a fresh database, so old stores would drop them
-    shutil.rmtree(output / f"home{suffix}", ignore_errors=True)
-    vhost = f"{name}-vhost"
-    async with Management(settings.amqp) as api:
-        await api.delete_vhost(vhost)
-        await api.put_vhost(vhost)
-        await api.put_permissions(
-            vhost, settings.amqp.user, {"configure": ".*", "write": ".*", "read": ".*"}
-        )
-    amqp = settings.amqp.url.rsplit("/", 1)[0] + "/" + vhost
-    env = {
-        "LIENTHONG_DATABASE_URL": with_database(base + "/x", name),
-        "LIENTHONG_AMQP_URL": amqp,
-        "LIENTHONG_HOME": str((output / f"home{suffix}").resolve()),
-        "LIENTHONG_HTTP": "127.0.0.1:0",
-        "LIENTHONG_MAX_PACKAGE_BYTES": str(64 * 1024 * 1024),
-    }
-    from hub import config
-
-    isolated = config.load(env)
-    await migrate(isolated.database_url)
-    return isolated, env
 
 
 async def register(isolated: Settings, count: int, prefix: str) -> list[Party]:
@@ -319,6 +283,7 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
         if result["small_1"]["accepted_per_s"]
         else 0.0
     )
+    result["national"] = await national_phase(settings, options.national, options.output, console)
     return result
 
 

@@ -1,0 +1,50 @@
+"""A bench phase's own database, vhost and ``LIENTHONG_HOME``, so a bench never touches real
+data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import asyncpg
+
+from hub.broker.management import Management
+from hub.config import Settings
+from hub.db.connection import with_database
+from hub.db.migrate import migrate
+
+
+async def isolate(
+    settings: Settings, output: Path, *, suffix: str = "_bench"
+) -> tuple[Settings, dict[str, str]]:
+    """Its own database, vhost and LIENTHONG_HOME, so a bench never touches real data."""
+    base = settings.database_url.rsplit("/", 1)[0]
+    name = f"{settings.database_name}{suffix}"
+    admin = await asyncpg.connect(with_database(base + "/x", "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+    # a fresh LIENTHONG_HOME too: the SDK consumers' seen-stores live there, and inbox message
+    # ids (lt-<package>-…) start again in a fresh database, so old stores would drop them
+    shutil.rmtree(output / f"home{suffix}", ignore_errors=True)
+    vhost = f"{name}-vhost"
+    async with Management(settings.amqp) as api:
+        await api.delete_vhost(vhost)
+        await api.put_vhost(vhost)
+        await api.put_permissions(
+            vhost, settings.amqp.user, {"configure": ".*", "write": ".*", "read": ".*"}
+        )
+    amqp = settings.amqp.url.rsplit("/", 1)[0] + "/" + vhost
+    env = {
+        "LIENTHONG_DATABASE_URL": with_database(base + "/x", name),
+        "LIENTHONG_AMQP_URL": amqp,
+        "LIENTHONG_HOME": str((output / f"home{suffix}").resolve()),
+        "LIENTHONG_HTTP": "127.0.0.1:0",
+        "LIENTHONG_MAX_PACKAGE_BYTES": str(64 * 1024 * 1024),
+    }
+    from hub import config
+
+    isolated = config.load(env)
+    await migrate(isolated.database_url)
+    return isolated, env
