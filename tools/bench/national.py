@@ -1,7 +1,8 @@
 """The national SDK's endpoint measured beside the HTTP gateway (issue 15): the same signed
 packages submitted through ``/vxp/sendEdoc`` (authenticated as the SDK signs) and through
 ``POST /api/v1/documents`` (a bearer token), each waiting for the hub's decision, by a few
-clients at once; then the cost of the SDK's authentication alone (``countReceiveEdoc``).
+clients at once; then, one call at a time, what an authenticated call costs when it only reads
+a count (``countReceiveEdoc``: the SDK's HMAC, the replay guard, the inbox taken off the broker).
 
 Runs an in-process hub with HTTP on a database of its own."""
 
@@ -201,11 +202,7 @@ async def run_national(
                 options.documents, options.clients, via_vxp, progress, "national SDK: sendEdoc"
             )
             count_figures, count_ok = await _drive(
-                options.calls,
-                options.clients,
-                count_call,
-                progress,
-                "national SDK: countReceiveEdoc",
+                options.calls, 1, count_call, progress, "national SDK: countReceiveEdoc, one client"
             )
     finally:
         stop.set()

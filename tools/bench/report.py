@@ -178,7 +178,7 @@ def national_rows(row: Callable[..., None], n: dict[str, Any]) -> None:
     )
     c = n["vxp_count"]
     row(
-        "  an authenticated national-SDK call (countReceiveEdoc): calls/s, p50 (ms)",
+        "  an authenticated national-SDK call (countReceiveEdoc), one at a time: calls/s, p50 (ms)",
         f"{c['per_s']:.0f}, {c['p50_ms']:.1f}",
         f"p50 ≤ {t['auth_p50_ms']:.0f} ({c['p50_ms'] / t['auth_p50_ms']:.2f} of it)",
     )
