@@ -5,13 +5,14 @@ same sender sent, and address only agencies it was sent to (or, for an update, a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hub.check.decision import delivery_recipients
 from hub.check.package import BusinessType, DocumentPackage
 from hub.errors import Code, PackageRejected
-from hub.record.rules.plan import Plan
+from hub.record.rules.plan import Plan, new_document_plan
 from hub.record.rules.statuses import KnownDocument
 
 
@@ -95,10 +96,6 @@ def judge_replacement(
 
 
 def replacement_plan(document: DocumentPackage, document_ref: int) -> Plan:
-    return Plan(
-        deliver_to=document.recipients,
-        kind="edoc",
-        urgent=document.urgent,
-        document_ref=document_ref,
-        detail=f"replacement accepted for delivery to {', '.join(document.recipients)}",
-    )
+    """As a new document's, but said to be a replacement."""
+    plan = new_document_plan(document, document_ref)
+    return dataclasses.replace(plan, detail="replacement " + plan.detail)
