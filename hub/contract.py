@@ -25,7 +25,7 @@ from hub.broker.names import (
 from hub.check import package, verification
 from hub.check.package import DocumentPackage, ReceiverChange, Replacement
 from hub.check.schema import EDXML_NS, RECEIPT_NS
-from hub.check.signature import locate
+from hub.check.signature_shape import locate
 from hub.check.signing import sign_package
 from hub.check.xmldsig import DS_NS
 from hub.check.xmlsafe import parser

@@ -25,7 +25,7 @@ from hub.db import Q, create_pool
 from hub.db.migrate import migrations
 from hub.errors import BrokerLost, ConfigError, HubError, ServiceUnavailable
 from hub.http.app import HubState, create_app
-from hub.ops import QueueWatch
+from hub.oversight import QueueWatch
 from hub.record import receipt
 from hub.registry.registry_cache import RegistryCache
 from hub.registry.revocation import CrlWatch

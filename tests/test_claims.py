@@ -8,7 +8,7 @@ DocumentId starting with ``=`` went into the operators' CSV as a formula.
 
 from __future__ import annotations
 
-from hub import ops, timeline
+from hub import oversight, timeline
 from hub.check.xmldsig import DS_NS
 from tests import pure
 from tests.conftest import random_organ_id
@@ -48,7 +48,7 @@ async def test_a_forged_rejection_is_not_in_the_victims_timeline(world: World, s
     assert rejected[0]["by"] == mallory.organ_id
     assert rejected[0]["claimed"] == {"sender": victim.organ_id, "document_id": document_id}
 
-    found = await ops.search(db, ops.Search(code="SENDER_MISMATCH"))
+    found = await oversight.search(db, oversight.Search(code="SENDER_MISMATCH"))
     assert found[0]["sender"] == mallory.organ_id
     assert found[0]["claimed_sender"] == victim.organ_id
 
@@ -58,7 +58,7 @@ def test_csv_cells_never_start_a_formula() -> None:
         {"document_id": "=cmd|' /C calc'!A0", "subject": "+1", "sender": "-2", "x": "@SUM(A1)"},
         {"document_id": "G22,2026/12/05,1/CV", "subject": "Về việc", "sender": "ok", "x": ["a"]},
     ]
-    text = ops.as_csv(rows)
+    text = oversight.as_csv(rows)
     lines = text.splitlines()
     assert lines[1].split(",")[0] == "'=cmd|' /C calc'!A0"
     assert "'+1" in lines[1] and "'-2" in lines[1] and "'@SUM(A1)" in lines[1]

@@ -114,9 +114,9 @@ def test_consuming_empties_the_callers_tree(signer) -> None:
 
 
 def test_the_private_api_the_hub_overrides_is_the_one_it_was_written_for() -> None:
-    """hub/check/verifier.py replaces signxml's private ``_verify_reference`` (5.2's seven-argument
-    form) and calls its private helpers: if an upgrade changes them, this fails loudly before a
-    signature is ever checked with a mismatched override."""
+    """hub/check/inplace_verifier.py replaces signxml's private ``_verify_reference`` (5.2's seven-
+    argument form) and calls its private helpers: if an upgrade changes them, this fails
+    loudly before a signature is ever checked with a mismatched override."""
     import inspect
 
     from signxml import XMLVerifier

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from hub.check import package, schema, signature, xmlsafe
+from hub.check import package, schema, signature_shape, xmlsafe
 from hub.check.schema import Kind
 from hub.errors import Code, PackageRejected
 
@@ -54,7 +54,7 @@ def inspect(
     stage(Code.SIGNATURE_INVALID)
     located: etree._Element | None
     try:
-        located = signature.locate(root)
+        located = signature_shape.locate(root)
     except PackageRejected as exc:
         if not (unsigned_ok and exc.code is Code.SIGNATURE_MISSING):
             raise

@@ -25,7 +25,7 @@ from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, 
 from signxml.verifier import SignatureConfiguration, VerifyResult
 
 from hub.check import xmlsafe
-from hub.check.verifier import InPlaceVerifier
+from hub.check.inplace_verifier import InPlaceVerifier
 from hub.check.xmldsig import CANONICAL, DS_NS, ENVELOPED, STRONG_DIGESTS, STRONG_SIGNATURE_METHODS
 from hub.errors import Code, PackageRejected
 from hub.registry.pki import MIN_EC_BITS, MIN_RSA_BITS, describe_key
@@ -134,10 +134,11 @@ def _parser() -> etree.XMLParser:
 
 
 def verify(data: bytes, signature: etree._Element, *, consume_tree: bool = False) -> Verified:
-    """Verify the package's one signature (found by :func:`hub.check.signature.locate` in a parse of
-    ``data``). With ``consume_tree``, signxml works on that parse instead of parsing ``data``
-    again, and empties it once digested: the caller must not read that tree afterwards
-    (what was verified is :attr:`Verified.signed_root`, a parse of the canonical form)."""
+    """Verify the package's one signature (found by :func:`hub.check.signature_shape.locate` in a
+    parse of ``data``). With ``consume_tree``, signxml works on that parse instead of
+    parsing ``data`` again, and empties it once digested: the caller must not read that tree
+    afterwards (what was verified is :attr:`Verified.signed_root`, a parse of the canonical
+    form)."""
     candidates = signer_certificates(signature)
     signer = candidates[0]
     check_algorithms(signature, signer)

@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import __version__
 from hub.db import Q
-from hub.http import directory, documents, gateway, ops, problems, vxp
+from hub.http import directory, documents, gateway, oversight, problems, vxp
 from hub.record.records import Recorded
 from hub.route.pipeline import Pipeline
 from hub.vxp import auth
@@ -81,7 +81,7 @@ def create_app(state: HubState) -> FastAPI:
     app.include_router(directory.router)
     app.include_router(gateway.router)
     app.include_router(vxp.router)
-    app.include_router(ops.router)
+    app.include_router(oversight.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

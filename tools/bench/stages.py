@@ -16,7 +16,7 @@ from hub.check import verification
 from hub.check.decision import Submission
 from hub.check.inspection import inspect
 from hub.check.schema import Kind
-from hub.check.signature import locate
+from hub.check.signature_shape import locate
 from hub.check.xmlsafe import parse
 from hub.record import receipt
 

@@ -15,7 +15,7 @@ from cryptography import x509
 
 from hub.audit import chain
 from hub.audit.evidence.bundle import MANIFEST, MANIFEST_SIG
-from hub.check import signature, verification, xmlsafe
+from hub.check import signature_shape, verification, xmlsafe
 from hub.check.decision import TRANSPORT
 from hub.check.xmldsig import DS_NS
 from hub.errors import CertificateRefused, HubError, PackageRejected
@@ -218,7 +218,7 @@ def _check_chains(
 def _signed_by(data: bytes, what: str, report: BundleReport) -> x509.Certificate | None:
     try:
         root = xmlsafe.parse(data, max_bytes=len(data) + 1).getroot()
-        element = signature.locate(root)
+        element = signature_shape.locate(root)
         return verification.verify(data, element).signer
     except PackageRejected as exc:
         report.problems.append(f"{what}: its XML signature does not verify ({exc.detail})")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from hub import ops
+from hub import oversight
 from hub.db import Q
 from hub.errors import RegistryError
 from hub.http.auth import Caller, caller
@@ -49,12 +49,12 @@ async def whoami(who: Operator) -> dict[str, Any]:
 async def overview(request: Request, who: Operator) -> dict[str, Any]:
     hub = _hub(request)
     async with hub.pipeline.pool.acquire() as db:
-        return await ops.overview(db, hub.pipeline.settings)
+        return await oversight.overview(db, hub.pipeline.settings)
 
 
 @router.get("/queues", summary="Every hub queue and agency inbox (RabbitMQ management API)")
 async def queues(request: Request, who: Operator) -> dict[str, Any]:
-    figures = await ops.queues(_hub(request).pipeline.settings)
+    figures = await oversight.queues(_hub(request).pipeline.settings)
     return {"queues": [f.as_json() for f in figures]}
 
 
@@ -77,7 +77,7 @@ async def search(
     offset: Annotated[int, Query(ge=0)] = 0,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:
-    q = ops.Search(
+    q = oversight.Search(
         document_id=document_id or None,
         sender=sender or None,
         recipient=recipient or None,
@@ -90,10 +90,10 @@ async def search(
         offset=offset,
     )
     async with _hub(request).pipeline.pool.acquire() as db:
-        rows = await ops.search(db, q)
+        rows = await oversight.search(db, q)
     if format == "csv":
         return Response(
-            ops.as_csv(rows),
+            oversight.as_csv(rows),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="documents.csv"'},
         )
@@ -107,7 +107,7 @@ async def rejections(
     rows = await _hub(request).pipeline.pool.fetch(Q.ops_rejections, hours)
     return {
         "rejections": [
-            {"hour": ops.iso(r["hour"]), "code": r["code"], "count": r["n"]} for r in rows
+            {"hour": oversight.iso(r["hour"]), "code": r["code"], "count": r["n"]} for r in rows
         ]
     }
 
@@ -147,7 +147,7 @@ async def _take(request: Request, who: Caller, letter_id: str, *, requeue: bool)
         raise Problem(404, "Not found", f"no dead letter {letter_id}")
     action = "requeue" if requeue else "discard"
     async with hub.pipeline.pool.acquire() as db:
-        await ops.record_action(
+        await oversight.record_action(
             db,
             str(who.operator),
             f"dead_letter.{action}",
@@ -183,7 +183,7 @@ async def agencies(
     async with _hub(request).pipeline.pool.acquire() as db:
         return {
             "parent": parent,
-            "agencies": await ops.agencies(db, parent=parent, q=q, limit=limit),
+            "agencies": await oversight.agencies(db, parent=parent, q=q, limit=limit),
         }
 
 
@@ -191,11 +191,11 @@ async def agencies(
 async def agency(organ_id: str, request: Request, who: Operator) -> dict[str, Any]:
     hub = _hub(request)
     async with hub.pipeline.pool.acquire() as db:
-        found = await ops.agency(db, organ_id)
+        found = await oversight.agency(db, organ_id)
     if found is None:
         raise Problem(404, "Not found", f"agency {organ_id} is not registered")
     try:
-        figures = await ops.queues(hub.pipeline.settings)
+        figures = await oversight.queues(hub.pipeline.settings)
         found["queues"] = [f.as_json() for f in figures if f.agency == organ_id]
     except Exception as exc:
         found["queues"], found["broker_error"] = [], str(exc)
@@ -209,7 +209,7 @@ async def _set_state(request: Request, who: Caller, organ_id: str, state: str) -
         except RegistryError as exc:
             raise Problem(404, "Not found", str(exc)) from exc
         action = "suspend" if state == "suspended" else "resume"
-        await ops.record_action(db, str(who.operator), f"agency.{action}", target=organ_id)
+        await oversight.record_action(db, str(who.operator), f"agency.{action}", target=organ_id)
     return {"organ_id": organ_id, "state": state, "changed": changed}
 
 
@@ -228,4 +228,4 @@ async def actions(
     request: Request, who: Operator, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> dict[str, Any]:
     async with _hub(request).pipeline.pool.acquire() as db:
-        return {"actions": await ops.actions(db, limit)}
+        return {"actions": await oversight.actions(db, limit)}
