@@ -240,3 +240,33 @@ def test_system_secret_rotate_shows_a_new_secret_once(env, organ_ids) -> None:
     assert "shown once" in again and rotated["vxp_secret"] not in again
     missing = lienthong(env, "system", "secret", "rotate", "no.such.system", check=False)
     assert missing.returncode == 1 and "not registered" in missing.stderr
+
+
+async def test_a_demo_in_a_second_checkout_recovers(env, organ_ids, tmp_path) -> None:
+    """The database already holds the demo's agencies, set up by another checkout whose
+    credentials this one does not have: the demo issues its own and says so."""
+    first, second = organ_ids.new(), organ_ids.new()
+    system, third = organ_ids.new(), organ_ids.new()
+    env = {
+        **env,
+        "LIENTHONG_DEMO_AGENCIES": f"{first}=Văn phòng thử;{second}=UBND thử",
+        "LIENTHONG_DEMO_VXP": f"{system}={third}=UBND tỉnh thử",
+        "LIENTHONG_HTTP": f"127.0.0.1:{free_port()}",
+    }
+    assert "receipt accepted" in lienthong(env, "demo", "--once").stdout
+    other = {**env, "LIENTHONG_HOME": str(tmp_path / "another-checkout")}
+    result = lienthong(other, "demo", "--once")
+    assert f"agency {first} (Văn phòng thử) was registered, but its credentials" in result.stdout
+    assert "receipt accepted" in result.stdout
+    assert "answered 03" in result.stdout
+    assert "nothing changed" in lienthong(other, "demo", "--once").stdout
+
+
+def test_system_reset_issues_new_credentials(env, organ_ids) -> None:
+    lienthong(env, "migrate")
+    system = organ_ids.new()
+    made = json.loads(lienthong(env, "system", "add", system, "--name", "thử", "--json").stdout)
+    reset = json.loads(lienthong(env, "system", "reset", system, "--json").stdout)
+    for field in ("amqp_password", "http_token", "vxp_secret"):
+        assert reset[field] and reset[field] != made[field]
+    assert lienthong(env, "system", "reset", "no.such", check=False).returncode == 1

@@ -65,7 +65,28 @@ async def set_up(settings: Settings, console: Console) -> list[dict[str, str]]:
         for organ_id, name in sample_agencies(os.environ):
             saved = settings.agencies_dir / organ_id / "credentials.json"
             if await session.db.fetchrow(Q.agency_get, organ_id) is not None:
-                console.print(f"agency {organ_id} ({name}) is registered; credentials in {saved}")
+                if saved.exists():
+                    console.print(
+                        f"agency {organ_id} ({name}) is registered; credentials in {saved}"
+                    )
+                    continue
+                # registered by another checkout (or this one before its folder was removed):
+                # its credentials are elsewhere, so this checkout issues its own
+                credentials = await registry.reissue_agency(
+                    session.db, session.management, settings, organ_id
+                )
+                home.write_private(
+                    saved,
+                    json.dumps(credentials.as_json(), ensure_ascii=False, indent=2).encode(),
+                )
+                changed = True
+                console.print(
+                    f"agency {organ_id} ({name}) was registered, but its credentials are not "
+                    f"in {settings.home} (another checkout, or a removed folder, set it up): "
+                    f"issued a new key and certificate and new broker, gateway and national-SDK "
+                    f"credentials into {saved}; the earlier ones no longer work",
+                    highlight=False,
+                )
                 continue
             credentials = await registry.add_agency(
                 session.db,

@@ -25,7 +25,7 @@ from hub import home
 from hub.check.signing import sign_package
 from hub.config import Settings
 from hub.db import Q
-from hub.registry import pki, registry, systems
+from hub.registry import issuing, pki, registry, systems
 from hub.session import Session
 
 DEMO_SYSTEM = ("vxp.demo", "000.00.00.H14", "UBND tỉnh Cao Bằng")
@@ -48,8 +48,17 @@ async def set_up(session: Session, settings: Settings, console: Console) -> bool
     system_id, organ_id, name = demo_system(os.environ)
     saved = credentials_path(settings, system_id)
     if await session.db.fetchrow(Q.system_get, system_id) is not None:
-        console.print(f"national-SDK system {system_id} is registered; credentials in {saved}")
-        return False
+        if saved.exists():
+            console.print(f"national-SDK system {system_id} is registered; credentials in {saved}")
+            return False
+        await _reissue(session, settings, system_id, organ_id, saved)
+        console.print(
+            f"national-SDK system {system_id} was registered, but its credentials are not in "
+            f"{settings.home}: issued new ones (and a new key for {organ_id}) into {saved}; "
+            "the earlier ones no longer work",
+            highlight=False,
+        )
+        return True
     async with session.db.transaction():
         made = await systems.add_system(
             session.db,
@@ -77,6 +86,25 @@ async def set_up(session: Session, settings: Settings, console: Console) -> bool
         f"credentials (its SDK secret) in {saved}"
     )
     return True
+
+
+async def _reissue(
+    session: Session, settings: Settings, system_id: str, organ_id: str, saved: Path
+) -> None:
+    ca = home.load_dev_ca(settings)
+    key, cert = issuing.issue(
+        ca.key, ca.cert, issuing.IssueRequest(common_name=organ_id, organ_id=organ_id)
+    )
+    key_path, cert_path = home.agency_paths(settings, organ_id)
+    home.write_private(key_path, pki.key_pem(key))
+    home.write_public(cert_path, pki.pem(cert).encode())
+    async with session.db.transaction():
+        await registry.add_certificate(session.db, organ_id, pki.pem(cert).encode())
+        access = await systems.reset_access(session.db, session.management, settings, system_id)
+    agency = {"organ_id": organ_id, "key_path": str(key_path), "cert_path": str(cert_path)}
+    home.write_private(
+        saved, json.dumps({**access.as_json(), "agency": agency}, ensure_ascii=False).encode()
+    )
 
 
 async def exchange(

@@ -146,6 +146,28 @@ def system_policy(
     out.print(f"system {system_id}: unsigned packages {unsigned}ed", highlight=False)
 
 
+@system_app.command("reset")
+def system_reset(
+    system_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """New broker password, gateway token and national-SDK secret for a system, shown once;
+    the old ones stop working at once (lost or leaked credentials)."""
+
+    async def work(settings: Settings) -> systems.SystemCredentials:
+        async with open_session(settings) as session, session.db.transaction():
+            return await systems.reset_access(session.db, session.management, settings, system_id)
+
+    made = run(work)
+    if as_json:
+        sys.stdout.write(json.dumps(made.as_json(), ensure_ascii=False) + "\n")
+        return
+    out.print(f"system {system_id}: new credentials (shown once; the old ones no longer work)")
+    out.print(f"  RabbitMQ password  {made.amqp_password}")
+    out.print(f"  gateway token      {made.http_token}")
+    out.print(f"  national-SDK key   {made.vxp_secret}")
+
+
 secret_app = typer.Typer(help="The system's national-SDK secret.", no_args_is_help=True)
 system_app.add_typer(secret_app, name="secret")
 

@@ -282,6 +282,46 @@ async def set_state(db: DB, organ_id: str, state: str, *, actor: str = "operator
     return changed
 
 
+async def reissue_agency(
+    db: asyncpg.Connection, management: Management, settings: Settings, organ_id: str
+) -> AgencyCredentials:
+    """New credentials for an agency that is its own system, shown once: a key and certificate
+    from this LIENTHONG_HOME's development CA (registered beside the old ones, which stay on
+    record for old documents) and a new broker password, gateway token and national-SDK secret
+    (the old ones stop working). For a checkout whose saved credentials are gone."""
+    row = await db.fetchrow(Q.agency_get, organ_id)
+    if row is None:
+        raise RegistryError(f"agency {organ_id} is not registered (see `lienthong agency list`)")
+    if row["system_id"] != organ_id:
+        raise RegistryError(
+            f"agency {organ_id} is hosted by system {row['system_id']}: reset the system's "
+            f"credentials (lienthong system reset {row['system_id']})"
+        )
+    ca = home.load_dev_ca(settings)
+    key, cert = issuing.issue(
+        ca.key, ca.cert, issuing.IssueRequest(common_name=row["name"], organ_id=organ_id)
+    )
+    key_path, cert_path = home.agency_paths(settings, organ_id)
+    home.write_private(key_path, pki.key_pem(key))
+    home.write_public(cert_path, pki.pem(cert).encode())
+    async with db.transaction():
+        registered, warnings = await add_certificate(db, organ_id, pki.pem(cert).encode())
+        access = await systems.reset_access(db, management, settings, organ_id)
+    return AgencyCredentials(
+        organ_id=organ_id,
+        name=row["name"],
+        system_id=organ_id,
+        amqp_user=organ_id,
+        amqp_password=access.amqp_password,
+        http_token=access.http_token,
+        vxp_secret=access.vxp_secret,
+        certificates=(registered,),
+        cert_path=cert_path,
+        key_path=key_path,
+        warnings=warnings,
+    )
+
+
 async def add_certificate(
     db: asyncpg.Connection, organ_id: str, data: bytes
 ) -> tuple[RegisteredCertificate, tuple[str, ...]]:

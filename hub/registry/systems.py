@@ -8,6 +8,7 @@ exactly the version-1 agency: its broker user, inboxes and token.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from hub.db import DB, Q
 from hub.errors import RegistryError
 from hub.registry.organ_id import check_queue_names
 from hub.registry.tokens import token_hash
+from hub.vxp import secrets as vxp_secrets
 from hub.vxp.secrets import SecretBox, new_secret
 
 SYSTEM_ID = re.compile(r"[0-9A-Za-z._-]{1,64}")
@@ -111,6 +113,31 @@ async def add_system(
         amqp_password=password,
         http_token=http_token,
         vxp_secret=vxp_secret,
+    )
+
+
+async def reset_access(
+    db: DB, management: Management, settings: Settings, system_id: str
+) -> SystemCredentials:
+    """New credentials for a system, shown once: broker password, gateway token and
+    national-SDK secret (the old ones stop working at once). For a lost or leaked set, or a
+    checkout whose saved credentials are gone."""
+    row = await require(db, system_id)
+    password = secrets.token_urlsafe(24)
+    http_token = "lt_" + secrets.token_urlsafe(32)
+    await management.put_user(system_id, password, tags="")
+    await db.execute(Q.system_set_token, system_id, token_hash(http_token))
+    rotated = await vxp_secrets.rotate(db, SecretBox.of(settings), system_id, grace=dt.timedelta(0))
+    await events.append(
+        db, kind="system_access_reset", actor="operator", payload={"system": system_id}
+    )
+    return SystemCredentials(
+        system_id=system_id,
+        name=row["name"],
+        amqp_user=system_id,
+        amqp_password=password,
+        http_token=http_token,
+        vxp_secret=rotated.secret,
     )
 
 

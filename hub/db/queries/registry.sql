@@ -165,3 +165,6 @@ UPDATE system SET vxp_previous_sealed = $3, vxp_sealed = $2, vxp_secret = NULL,
                   vxp_previous_until = now() + make_interval(secs => $4)
 WHERE system_id = $1
 RETURNING vxp_previous_until;
+
+-- name: system_set_token
+UPDATE system SET http_token_hash = $2 WHERE system_id = $1 RETURNING system_id;
