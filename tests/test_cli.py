@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from adapters import national_sdk
 from hub.broker.management import Management
@@ -270,3 +271,20 @@ def test_system_reset_issues_new_credentials(env, organ_ids) -> None:
     for field in ("amqp_password", "http_token", "vxp_secret"):
         assert reset[field] and reset[field] != made[field]
     assert lienthong(env, "system", "reset", "no.such", check=False).returncode == 1
+
+
+def test_operators_are_listed_and_revoked_and_cas_listed(env, home_dir) -> None:
+    lienthong(env, "migrate")
+    lienthong(env, "ca", "init")
+    lienthong(env, "operator", "add", "an.admin", "--role", "admin")
+    listed = json.loads(lienthong(env, "operator", "list", "--json").stdout)
+    assert [(o["name"], o["role"], o["revoked_at"]) for o in listed] == [
+        ("an.admin", "admin", None)
+    ]
+    assert "token revoked" in lienthong(env, "operator", "revoke", "an.admin").stdout
+    assert "already revoked" in lienthong(env, "operator", "revoke", "an.admin").stdout
+    assert json.loads(lienthong(env, "operator", "list", "--json").stdout)[0]["revoked_at"]
+    assert lienthong(env, "operator", "revoke", "nobody", check=False).returncode == 1
+    cas = json.loads(lienthong(env, "ca", "list", "--json").stdout)
+    expected = x509.load_pem_x509_certificate((home_dir / "ca" / "cert.pem").read_bytes())
+    assert [c["fingerprint_sha256"] for c in cas] == [expected.fingerprint(hashes.SHA256()).hex()]

@@ -6,10 +6,12 @@ demo and the bench to make the ``lienthong`` program.
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from hub import config, logs
 from hub.cli import agencies, audit, ca, directory
@@ -34,6 +36,8 @@ def build() -> typer.Typer:
     app.command("serve")(serve_command)
     operator_app = typer.Typer(help="Operator accounts (viewer, admin).", no_args_is_help=True)
     operator_app.command("add")(operator_add)
+    operator_app.command("list")(operator_list)
+    operator_app.command("revoke")(operator_revoke)
     app.add_typer(operator_app, name="operator")
     agency_app = agencies.register(app)
     audit.register(app)
@@ -100,6 +104,49 @@ def operator_add(
     made = run(work)
     out.print(f"operator {made.name} ({made.role}); token (shown once):")
     sys.stdout.write(made.token + "\n")
+
+
+def operator_list(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Operator accounts: name, role, created, revoked."""
+    from hub.registry import operators
+
+    async def work(settings: config.Settings) -> list[dict[str, object]]:
+        db = await connect(settings.database_url)
+        try:
+            return await operators.list_all(db)
+        finally:
+            await db.close()
+
+    found = run(work)
+    if as_json:
+        sys.stdout.write(json.dumps(found, ensure_ascii=False) + "\n")
+        return
+    table = Table("operator", "role", "created", "revoked")
+    for o in found:
+        table.add_row(
+            str(o["name"]),
+            str(o["role"]),
+            str(o["created_at"])[:19],
+            str(o["revoked_at"] or "")[:19],
+        )
+    out.print(table)
+
+
+def operator_revoke(name: str) -> None:
+    """Revoke an operator's token at once (the account stays on record)."""
+    from hub.registry import operators
+
+    async def work(settings: config.Settings) -> bool:
+        db = await connect(settings.database_url)
+        try:
+            return await operators.revoke(db, name)
+        finally:
+            await db.close()
+
+    revoked = run(work)
+    out.print(f"operator {name}: " + ("token revoked" if revoked else "was already revoked"))
 
 
 def main() -> None:

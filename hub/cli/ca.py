@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +23,37 @@ ca_app = typer.Typer(help="Certificate authorities the hub trusts.", no_args_is_
 
 def register(app: typer.Typer) -> None:
     app.add_typer(ca_app, name="ca")
+
+
+@ca_app.command("list")
+def ca_list(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The CAs the hub trusts, with their SHA-256 fingerprints (compare them out of band)."""
+
+    async def work(settings: config.Settings) -> list[Any]:
+        db = await connect(settings.database_url)
+        try:
+            return list(await db.fetch(Q.trusted_ca_list))
+        finally:
+            await db.close()
+
+    rows = [
+        {
+            "fingerprint_sha256": bytes(r["fingerprint"]).hex(),
+            "subject": r["subject"],
+            "not_after": r["not_after"].isoformat(),
+            "source": r["source"],
+        }
+        for r in run(work)
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    table = Table("subject", "SHA-256 fingerprint", "valid until", "source")
+    for r in rows:
+        table.add_row(r["subject"], r["fingerprint_sha256"], r["not_after"][:10], r["source"])
+    out.print(table)
 
 
 @ca_app.command("init")

@@ -36,3 +36,29 @@ async def add(db: DB, name: str, role: str) -> OperatorToken:
             db, kind="operator_added", actor="operator", payload={"name": name, "role": role}
         )
     return OperatorToken(name=name, role=role, token=token)
+
+
+async def list_all(db: DB) -> list[dict[str, object]]:
+    return [
+        {
+            "name": r["name"],
+            "role": r["role"],
+            "created_at": r["created_at"].isoformat(),
+            "revoked_at": r["disabled_at"].isoformat() if r["disabled_at"] else None,
+        }
+        for r in await db.fetch(Q.operator_list)
+    ]
+
+
+async def revoke(db: DB, name: str) -> bool:
+    """The operator's token stops working at once (the account stays on record); False when it
+    already was revoked."""
+    if await db.fetchrow(Q.operator_get, name) is None:
+        raise RegistryError(f"no operator {name!r} (see `lienthong operator list`)")
+    async with db.transaction():
+        revoked = await db.fetchval(Q.operator_revoke, name) is not None
+        if revoked:
+            await events.append(
+                db, kind="operator_revoked", actor="operator", payload={"name": name}
+            )
+    return revoked

@@ -168,3 +168,10 @@ RETURNING vxp_previous_until;
 
 -- name: system_set_token
 UPDATE system SET http_token_hash = $2 WHERE system_id = $1 RETURNING system_id;
+
+-- name: operator_list
+SELECT name, role, created_at, disabled_at FROM operator ORDER BY name;
+
+-- name: operator_revoke
+UPDATE operator SET disabled_at = now() WHERE name = $1 AND disabled_at IS NULL
+RETURNING name;
