@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from hub.check.decision import SIGNATURE, TRANSPORT
+from hub.check.decision import assurance_of
 from hub.db import DB, Q
 from hub.record import lifecycle
 
@@ -90,7 +90,7 @@ async def _one(db: DB, document: Any, viewer: Viewer) -> dict[str, Any]:
         if p["outcome"] == "accepted" and p["recipients"]:
             entry["to"] = list(p["recipients"])
         if p["outcome"] == "accepted":
-            entry["assurance"] = SIGNATURE if p["signed"] else TRANSPORT
+            entry["assurance"] = assurance_of(signed=p["signed"])
             entry["channel"] = p["channel"]
         events.append(entry)
     recipients: dict[str, dict[str, Any]] = {}

@@ -25,7 +25,7 @@ from hub import home
 from hub.check.signing import sign_package
 from hub.config import Settings
 from hub.db import Q
-from hub.registry import issuing, pki, registry, systems
+from hub.registry import pki, registry, systems
 from hub.session import Session
 
 DEMO_SYSTEM = ("vxp.demo", "000.00.00.H14", "UBND tỉnh Cao Bằng")
@@ -91,15 +91,9 @@ async def set_up(session: Session, settings: Settings, console: Console) -> bool
 async def _reissue(
     session: Session, settings: Settings, system_id: str, organ_id: str, saved: Path
 ) -> None:
-    ca = home.load_dev_ca(settings)
-    key, cert = issuing.issue(
-        ca.key, ca.cert, issuing.IssueRequest(common_name=organ_id, organ_id=organ_id)
-    )
-    key_path, cert_path = home.agency_paths(settings, organ_id)
-    home.write_private(key_path, pki.key_pem(key))
-    home.write_public(cert_path, pki.pem(cert).encode())
+    key_path, cert_path, pem = registry.issue_into_home(settings, organ_id, organ_id)
     async with session.db.transaction():
-        await registry.add_certificate(session.db, organ_id, pki.pem(cert).encode())
+        await registry.add_certificate(session.db, organ_id, pem)
         access = await systems.reset_access(session.db, session.management, settings, system_id)
     agency = {"organ_id": organ_id, "key_path": str(key_path), "cert_path": str(cert_path)}
     home.write_private(

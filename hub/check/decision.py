@@ -79,18 +79,18 @@ class Checked:
 
     @property
     def assurance(self) -> str:
-        return assurance_of(self.signer_fingerprint)
+        return assurance_of(signed=self.signer_fingerprint is not None)
 
 
 SIGNATURE = "signature"
 TRANSPORT = "transport"
 
 
-def assurance_of(signer: bytes | None) -> str:
+def assurance_of(*, signed: bool) -> str:
     """What an accepted package's origin rests on (contract, version 2: the receipt's
     ``Assurance``): a verified XML-DSig ``signature``, or only its system's authentication
     (``transport``: an unsigned package under ``--unsigned accept``)."""
-    return SIGNATURE if signer is not None else TRANSPORT
+    return SIGNATURE if signed else TRANSPORT
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

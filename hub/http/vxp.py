@@ -81,7 +81,7 @@ async def _authenticate(request: Request, *, body: bytes, carries_package: bool)
     state = request.app.state.hub
     pool = state.pipeline.pool
     found: dict[str, list[bytes]] = {}
-    system_id = _signed_system(request)
+    system_id = auth.claimed_system(_raw_header(request, auth.SIGN_HEADER))
     if system_id:
         found[system_id] = await valid_secrets(pool, state.secrets, system_id)
     hash_header = _raw_header(request, auth.HASH_HEADER)
@@ -106,18 +106,6 @@ async def _authenticate(request: Request, *, body: bytes, carries_package: bool)
         _last_prune = time.monotonic()
         await pool.execute(Q.vxp_seen_prune)
     return signed
-
-
-def _signed_system(request: Request) -> str:
-    """The system id the signed header names, to look its secret up (it is authenticated only
-    once the HMAC over that header matches)."""
-    raw = _raw_header(request, auth.SIGN_HEADER)
-    if raw is None or len(raw) > auth.MOST_SIGNED_BYTES:
-        return ""
-    try:
-        return str(auth._signed_json(raw).get(auth.PREFIX + "systemid", ""))
-    except auth.Refused:
-        return ""
 
 
 async def _serve(request: Request, call: str, *, carries_package: bool = False) -> Response:

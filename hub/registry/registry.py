@@ -88,6 +88,24 @@ class AgencyCredentials:
         return result
 
 
+def issue_into_home(
+    settings: Settings, organ_id: str, name: str, *, key_kind: str = "rsa"
+) -> tuple[Path, Path, bytes]:
+    """A key and certificate for ``organ_id`` from this LIENTHONG_HOME's development CA,
+    written under ``agencies/<OrganId>/``: (key path, certificate path, certificate PEM)."""
+    ca = home.load_dev_ca(settings)
+    key, cert = issuing.issue(
+        ca.key,
+        ca.cert,
+        issuing.IssueRequest(common_name=name, organ_id=organ_id, key_kind=key_kind),
+    )
+    key_path, cert_path = home.agency_paths(settings, organ_id)
+    home.write_private(key_path, pki.key_pem(key))
+    pem = pki.pem(cert).encode()
+    home.write_public(cert_path, pem)
+    return key_path, cert_path, pem
+
+
 async def trusted_cas(db: DB) -> list[x509.Certificate]:
     rows = await db.fetch(Q.trusted_ca_list)
     return [x509.load_pem_x509_certificate(row["pem"].encode()) for row in rows]
@@ -202,16 +220,10 @@ async def add_agency(
     issued: list[bytes] = []
     key_path = cert_path = None
     if request.issue:
-        ca = home.load_dev_ca(settings)
-        key, cert = issuing.issue(
-            ca.key,
-            ca.cert,
-            issuing.IssueRequest(common_name=name, organ_id=organ_id, key_kind=request.key_kind),
+        key_path, cert_path, pem = issue_into_home(
+            settings, organ_id, name, key_kind=request.key_kind
         )
-        key_path, cert_path = home.agency_paths(settings, organ_id)
-        home.write_private(key_path, pki.key_pem(key))
-        home.write_public(cert_path, pki.pem(cert).encode())
-        issued.append(pki.pem(cert).encode())
+        issued.append(pem)
 
     registered: list[RegisteredCertificate] = []
     warnings: list[str] = []
@@ -297,15 +309,9 @@ async def reissue_agency(
             f"agency {organ_id} is hosted by system {row['system_id']}: reset the system's "
             f"credentials (lienthong system reset {row['system_id']})"
         )
-    ca = home.load_dev_ca(settings)
-    key, cert = issuing.issue(
-        ca.key, ca.cert, issuing.IssueRequest(common_name=row["name"], organ_id=organ_id)
-    )
-    key_path, cert_path = home.agency_paths(settings, organ_id)
-    home.write_private(key_path, pki.key_pem(key))
-    home.write_public(cert_path, pki.pem(cert).encode())
+    key_path, cert_path, pem = issue_into_home(settings, organ_id, row["name"])
     async with db.transaction():
-        registered, warnings = await add_certificate(db, organ_id, pki.pem(cert).encode())
+        registered, warnings = await add_certificate(db, organ_id, pem)
         access = await systems.reset_access(db, management, settings, organ_id)
     return AgencyCredentials(
         organ_id=organ_id,

@@ -137,6 +137,17 @@ def _signed_json(raw: bytes) -> dict[str, str]:
     return parsed
 
 
+def claimed_system(sign_header: bytes | None) -> str:
+    """The system id a sign-header names, to look its secrets up before :func:`authenticate`
+    checks them ("" when there is none to read); nothing is trusted from it yet."""
+    if sign_header is None:
+        return ""
+    try:
+        return _signed_json(sign_header).get(PREFIX + "systemid", "")
+    except Refused:
+        return ""
+
+
 def authenticate(
     *,
     headers: Callable[[str], list[str]],

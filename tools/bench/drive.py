@@ -45,6 +45,13 @@ def package(sender: Party, recipients: Sequence[Party], attachment: bytes) -> tu
     return document_id, sign_package(build_document(spec), sender.key, sender.cert)
 
 
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
 @dataclass
 class Run:
     """What one traffic run saw."""

@@ -29,7 +29,7 @@ from hub.registry import pki, registry, systems
 from hub.server import ServeOptions, run_hub
 from hub.session import open_session
 from hub.vxp.auth import client_headers
-from tools.bench.drive import Party, package
+from tools.bench.drive import Party, package, percentile
 from tools.bench.isolation import isolate
 
 
@@ -102,15 +102,10 @@ async def _parties(isolated: Settings) -> tuple[Party, Party, Party, str, str]:
 
 
 def _figures(latencies: list[float], seconds: float) -> dict[str, float]:
-    ordered = sorted(latencies)
-
-    def at(fraction: float) -> float:
-        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
-
     return {
         "per_s": len(latencies) / seconds if seconds else float("nan"),
-        "p50_ms": at(0.5),
-        "p95_ms": at(0.95),
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p95_ms": percentile(latencies, 0.95) * 1000,
         "mean_ms": statistics.mean(latencies) * 1000,
     }
 

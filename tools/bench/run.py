@@ -26,7 +26,16 @@ from hub.registry import pki, registry
 from hub.session import open_session
 from tools.bench import cpu, stages
 from tools.bench.directory import DirectoryOptions, run_directory
-from tools.bench.drive import Party, Run, hub_memory, package, reset_peaks, start_hub, traffic
+from tools.bench.drive import (
+    Party,
+    Run,
+    hub_memory,
+    package,
+    percentile,
+    reset_peaks,
+    start_hub,
+    traffic,
+)
 from tools.bench.isolation import isolate
 from tools.bench.national import NationalOptions, national_phase
 
@@ -61,13 +70,6 @@ class BenchOptions:
             directory=DirectoryOptions(agencies=400, systems=3, revoked=100, broker_systems=2),
             national=NationalOptions(documents=10, calls=20, clients=2),
         )
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 async def register(isolated: Settings, count: int, prefix: str) -> list[Party]:

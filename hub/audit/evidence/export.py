@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes
 
 from hub.audit import audit, chain, seal
 from hub.audit.evidence.bundle import FORMAT, MANIFEST, MANIFEST_SIG, README, pretty
-from hub.check.decision import SIGNATURE, TRANSPORT
+from hub.check.decision import assurance_of
 from hub.db import DB, Q
 from hub.errors import EvidenceError
 from hub.record.receipt import HubSigner
@@ -83,9 +83,7 @@ async def export(
                 "detail": p["detail"],
                 "channel": p["channel"],
                 "assurance": (
-                    (SIGNATURE if p["signed"] else TRANSPORT)
-                    if p["outcome"] == "accepted"
-                    else None
+                    assurance_of(signed=p["signed"]) if p["outcome"] == "accepted" else None
                 ),
             }
         )
