@@ -1,11 +1,15 @@
-"""The record stage's rules without PostgreSQL (hub/record/rules/statuses.py and
-hub/record/rules/changes.py): every branch judged from facts; tests/test_lifecycle.py and
-tests/test_pipeline.py run the same rules against the real database."""
+"""The record stage's rules without PostgreSQL (hub/record/rules/statuses.py,
+hub/record/rules/changes.py and the plans of hub/record/rules/decide.py): every branch judged
+from facts; tests/test_lifecycle.py and tests/test_pipeline.py run the same rules against the
+real database."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from hub.check.decision import Checked, Rejection
 from hub.check.package import (
     BusinessType,
     DocumentPackage,
@@ -15,6 +19,15 @@ from hub.check.package import (
 )
 from hub.errors import Code, PackageRejected
 from hub.record.rules.changes import judge_change, judge_replacement, target_of
+from hub.record.rules.decide import DocumentFacts, Earlier, plan, plan_document, plan_status
+from hub.record.rules.plan import (
+    AddVersion,
+    AnswerRequest,
+    AskToAnswer,
+    ChangeRecipient,
+    RecordStatus,
+    SetState,
+)
 from hub.record.rules.statuses import KnownDocument, StatusFacts, judge
 
 SENDER, A, B, C = "000.00.00.G22", "000.00.00.H41", "000.00.00.H14", "000.00.00.G17"
@@ -169,3 +182,100 @@ def test_a_replacement_names_documents_the_sender_sent_to_those_agencies() -> No
     assert "never sent to" in refused(
         Code.REFERENCE_UNKNOWN, lambda: judge_replacement(stranger, {"d-1": DOC})
     )
+
+
+# The decision as a whole (hub/record/rules/decide.py): the plan and what else it writes, or the
+# rejection; tests/test_batch_records.py writes the same plans against the real database.
+
+DIGEST = b"\x01" * 32
+
+
+def test_a_new_document_starts_a_document_unless_its_id_was_used() -> None:
+    fresh = plan_document(document(BusinessType.NEW, (A, B)), DocumentFacts(), digest=DIGEST)
+    assert fresh.new_document and fresh.deliver_to == (A, B) and fresh.effects == ()
+    again = DocumentFacts(earlier=Earlier(digest=DIGEST, message_id="m-1"))
+    same = plan_document(document(BusinessType.NEW), again, digest=DIGEST)
+    assert not same.new_document and same.deliver_to == () and "already accepted" in same.detail
+    other = Earlier(digest=b"\x02" * 32, message_id="m-1")
+    detail = refused(
+        Code.DUPLICATE_DOCUMENT,
+        lambda: plan_document(
+            document(BusinessType.NEW), DocumentFacts(earlier=other), digest=DIGEST
+        ),
+    )
+    assert "m-1" in detail and "new DocumentId" in detail
+
+
+def test_a_replacement_retires_what_it_replaces_and_needs_a_fresh_id() -> None:
+    replaces = (Replacement(document_id="d-1", organ_ids=(A,)),)
+    facts = DocumentFacts(named={"d-1": DOC})
+    decided = plan_document(document(BusinessType.REPLACE, replaces=replaces), facts, digest=DIGEST)
+    assert decided.new_document and decided.detail.startswith("replacement ")
+    assert decided.effects == (
+        SetState(document_ref=7, state="replaced"),
+        AddVersion(document_ref=7, relation="replaced-by"),
+    )
+    taken = dataclasses.replace(facts, earlier=Earlier(digest=DIGEST, message_id="m-2"))
+    assert "already in use" in refused(
+        Code.DUPLICATE_DOCUMENT,
+        lambda: plan_document(
+            document(BusinessType.REPLACE, replaces=replaces), taken, digest=DIGEST
+        ),
+    )
+
+
+def test_a_revoke_and_an_update_write_their_version_and_ask_for_answers() -> None:
+    facts = DocumentFacts(named={"d-1": DOC})
+    revoke = plan_document(document(BusinessType.REVOKE, (A,)), facts, digest=DIGEST)
+    assert revoke.document_ref == 7 and not revoke.new_document
+    assert revoke.effects == (
+        SetState(document_ref=7, state="revoked"),
+        AddVersion(document_ref=7, relation="revoke"),
+        AskToAnswer(document_ref=7, recipient=A, kind="revoke"),
+    )
+    change = ReceiverChange(organ_id=C, added=True)
+    update = plan_document(
+        document(BusinessType.UPDATE, (A, C), changes=(change,), referenced="d-1"),
+        facts,
+        digest=DIGEST,
+    )
+    assert update.effects == (
+        ChangeRecipient(document_ref=7, organ_id=C, added=True),
+        AddVersion(document_ref=7, relation="update"),
+        AskToAnswer(document_ref=7, recipient=A, kind="update"),
+    )
+
+
+def test_statuses_record_for_whom_they_concern_and_answer_requests() -> None:
+    three = status("03")
+    step = plan_status(three, StatusFacts(document=DOC, sent_to_author=True, current_status="01"))
+    assert step.effects == (RecordStatus(document_ref=7, recipient=A, status=three),)
+    take_back = status("13", by=SENDER)
+    taken = plan_status(take_back, StatusFacts(document=DOC))
+    assert taken.effects == (
+        AskToAnswer(document_ref=7, recipient=A, kind="take-back"),
+        AskToAnswer(document_ref=7, recipient=B, kind="take-back"),
+        RecordStatus(document_ref=7, recipient=A, status=take_back),
+        RecordStatus(document_ref=7, recipient=B, status=take_back),
+    )
+    answer = status("15")
+    answered = plan_status(answer, StatusFacts(document=DOC, sent_to_author=True, open_request=9))
+    assert answered.effects == (
+        AnswerRequest(request_id=9, answer="15"),
+        RecordStatus(document_ref=7, recipient=A, status=answer),
+    )
+
+
+def test_a_refusal_by_the_rules_is_a_rejection_with_the_senders_names() -> None:
+    checked = Checked(
+        document=None, status=status("03"), signer_fingerprint=None, recipients=(SENDER,)
+    )
+    rejected = plan(checked, StatusFacts(document=None), digest=DIGEST)
+    assert isinstance(rejected, Rejection) and rejected.code is Code.STATUS_INVALID
+    assert (rejected.document_id, rejected.sender) == ("d-1", A)
+    accepted = plan(
+        checked,
+        StatusFacts(document=DOC, sent_to_author=True, current_status="01"),
+        digest=DIGEST,
+    )
+    assert not isinstance(accepted, Rejection) and accepted.deliver_to == (SENDER,)

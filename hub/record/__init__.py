@@ -1,3 +1,4 @@
-"""The database stage: the rules that need the records (pure judgements and their store), what a
-decided submission writes (``outcomes``), recording one by one (``records``) or in batches
-(``batch_records``, ``group_commit``), deliveries, the signed receipt and the status lifecycle."""
+"""The database stage: the rules that need the records (pure plans over facts read in one
+lookup), what a decided submission writes (``outcomes``, pure), the one write path
+(``store``), recording one by one (``records``) or in batches (``batch_records``,
+``group_commit``), deliveries, the signed receipt and the status lifecycle."""

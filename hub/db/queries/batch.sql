@@ -1,5 +1,6 @@
--- Recording many submissions at once (hub/record/batch_records.py): a lookup, then one statement
--- that writes every row of the batch, each row set passed as arrays and opened with unnest.
+-- The record stage's one write path (hub/record/store.py): ids first (a lookup for a batch,
+-- ids_reserve for one), then one statement that writes every row of one outcome or of a
+-- batch's, each row set passed as arrays and opened with unnest.
 
 -- name: events_append_all
 -- A batch of links in one statement (hub/audit/events.py builds the arrays, sorted by chain).
@@ -25,12 +26,12 @@ UNION ALL
 SELECT 'document_id', NULL, NULL, nextval(pg_get_serial_sequence('document', 'id'))
 FROM generate_series(1, $6);
 
--- name: batch_insert
--- A batch of fresh submissions in one statement (an implicit transaction): packages (ids from
--- batch_lookup), new documents with their first versions and recipients, receipts,
--- deliveries and the event links. A (submitter, message_id) or DocumentId that another hub
--- took meanwhile fails it whole (unique violation); the batch is then tried again and finds
--- it. The rows returned are the deliveries.
+-- name: outcomes_insert
+-- Decided submissions in one statement (an implicit transaction when none is open): packages
+-- (ids from batch_lookup or ids_reserve), new documents with their first versions and
+-- recipients, receipts, deliveries and the event links. A (submitter, message_id) or
+-- DocumentId that another hub took meanwhile fails it whole (unique violation); it is then
+-- tried again and finds it. The rows returned are the deliveries.
 WITH pk AS (
     INSERT INTO package (id, submitter, message_id, channel, kind, digest, size_bytes, body,
                          document_id, sender, business_doc_type, priority, status_code,
@@ -62,14 +63,14 @@ WITH pk AS (
     INSERT INTO receipt (package_id, xml) SELECT * FROM unnest($31::bigint[], $32::bytea[])
 ), planned AS (
     INSERT INTO delivery (package_id, recipient, kind, message_id, urgent, document_id,
-                          routing_key)
+                          routing_key, addressed_to)
     SELECT * FROM unnest($33::bigint[], $34::text[], $35::text[], $36::text[], $37::boolean[],
-                         $38::text[], $39::text[])
+                         $38::text[], $39::text[], $40::text[])
     ON CONFLICT (package_id, recipient, kind) DO NOTHING
     RETURNING id, package_id, recipient, kind
 ), linked AS (
-    SELECT append_events($40::text[], $41::text[], $42::text[], $43::text[], $44::text[],
-                         $45::jsonb[], $46::bytea[], $47::bytea, $48::timestamptz) AS links
+    SELECT append_events($41::text[], $42::text[], $43::text[], $44::text[], $45::text[],
+                         $46::jsonb[], $47::bytea[], $48::bytea, $49::timestamptz) AS links
 )
 SELECT planned.id, planned.package_id, planned.recipient, planned.kind
 FROM linked LEFT JOIN planned ON true;

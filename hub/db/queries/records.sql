@@ -2,37 +2,14 @@
 SELECT id, digest, outcome, code, detail, kind, document_id
 FROM package WHERE submitter = $1 AND message_id = $2;
 
--- name: package_insert
-INSERT INTO package (submitter, message_id, channel, kind, digest, size_bytes, body,
-                     document_id, sender, business_doc_type, priority, status_code,
-                     outcome, code, detail, signer, received_at, recipients, received_lane)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-RETURNING id;
-
--- name: package_set_plan
--- What the rules decided: the receipt's detail, who gets it, and the document it belongs to.
-UPDATE package SET detail = $2, recipients = $3, document_ref = coalesce($4, document_ref)
-WHERE id = $1;
+-- name: ids_reserve
+-- Ids for one submission's package and, if $1, the document it starts (hub/record/store.py).
+SELECT nextval(pg_get_serial_sequence('package', 'id')) AS package_id,
+       CASE WHEN $1::boolean THEN nextval(pg_get_serial_sequence('document', 'id')) END
+           AS document_ref;
 
 -- name: package_body
 SELECT body FROM package WHERE id = $1;
-
--- name: document_insert
--- A new document with its first version and its recipients, in one statement; no row when
--- (sender, document_id) exists already (then nothing else is written either).
-WITH d AS (
-    INSERT INTO document (sender, document_id, package_id, priority, subject)
-    VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT (sender, document_id) DO NOTHING
-    RETURNING id
-), v AS (
-    INSERT INTO document_version (document_ref, package_id, relation)
-    SELECT id, $3, 'original' FROM d
-), r AS (
-    INSERT INTO document_recipient (document_ref, recipient, added_by)
-    SELECT d.id, u.recipient, $3 FROM d, (SELECT DISTINCT unnest($6::text[]) AS recipient) u
-)
-SELECT id FROM d;
 
 -- name: document_lock
 SELECT d.id, d.state, d.priority, p.digest, p.message_id
@@ -53,18 +30,6 @@ ON CONFLICT (document_ref, recipient) DO UPDATE SET removed_by = NULL, added_by 
 
 -- name: document_recipient_remove
 UPDATE document_recipient SET removed_by = $3 WHERE document_ref = $1 AND recipient = $2;
-
--- name: deliveries_insert
--- Every delivery of a package (recipients and the receipt) in one statement. routing_key is
--- kept as planned for the record; the publisher routes by the live registry (an agency moved
--- to another system gets its next delivery there).
-INSERT INTO delivery (package_id, recipient, kind, message_id, urgent, document_id, routing_key,
-                      addressed_to)
-SELECT $1, u.recipient, u.kind, u.message_id, $5, $6, u.routing_key, u.addressed_to
-FROM unnest($2::text[], $3::text[], $4::text[], $7::text[], $8::text[])
-     AS u(recipient, kind, message_id, routing_key, addressed_to)
-ON CONFLICT (package_id, recipient, kind) DO NOTHING
-RETURNING id, recipient, kind;
 
 -- name: deliveries_of_package
 SELECT d.id, d.recipient, d.kind, d.message_id, d.urgent, d.document_id, d.routing_key, d.state,
@@ -95,9 +60,6 @@ WHERE d.state = 'pending' AND d.created_at < now() - make_interval(secs => $1)
 ORDER BY d.urgent DESC, d.id
 LIMIT $2
 FOR UPDATE SKIP LOCKED;
-
--- name: receipt_insert
-INSERT INTO receipt (package_id, xml) VALUES ($1, $2);
 
 -- name: receipt_of_package
 SELECT xml FROM receipt WHERE package_id = $1;
@@ -132,9 +94,6 @@ ORDER BY created_at;
 -- A system (and, in version 1, the agency that is its own system) was seen submitting.
 WITH s AS (UPDATE system SET last_seen_at = now() WHERE system_id = $1)
 UPDATE agency SET last_seen_at = now() WHERE organ_id = $1;
-
--- name: package_digest
-SELECT digest FROM package WHERE id = $1;
 
 -- name: overdue_flag
 -- Deliveries past their deadline with no status from the recipient: flagged once, here.
@@ -204,7 +163,7 @@ WHERE organ_id = $1 AND message_id = $2
 RETURNING acked_at;
 
 -- name: document_facts
--- What the change rules decide by (hub/record/rules/store.py): the document, locked for the
+-- What the change rules decide by (hub/record/rules/facts.py): the document, locked for the
 -- transaction, with its current recipients.
 SELECT d.id, d.state, d.priority,
        ARRAY(SELECT r.recipient FROM document_recipient r

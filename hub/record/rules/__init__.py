@@ -1,12 +1,22 @@
 """The rules that need the records: duplicate DocumentIds, what a revoke, update or replacement
 refers to, and status transitions. Pure judgements over facts (``statuses``, ``changes``,
-``plan``) and the one module that reads the facts and writes what was decided (``store``).
+``decide``, ``plan``) and the one module that reads the facts (``facts``).
 
-Each gives the :class:`Plan` for the submission (who gets it, what its receipt says) or raises
-:class:`~hub.errors.PackageRejected` with the contract's code; :mod:`hub.record.records` records a
-refusal as a rejection."""
+:func:`plan` gives the :class:`Plan` for a submission (who gets it, what its receipt says, what
+else its acceptance writes) or the :class:`~hub.check.decision.Rejection` with the contract's
+code; :mod:`hub.record.store` writes the plan."""
 
-from hub.record.rules.plan import Plan, new_document_plan
-from hub.record.rules.store import apply_document, apply_status
+from hub.record.rules.decide import DocumentFacts, Earlier, Facts, plan
+from hub.record.rules.facts import facts_of
+from hub.record.rules.plan import Effect, Plan, new_document_plan
 
-__all__ = ["Plan", "apply_document", "apply_status", "new_document_plan"]
+__all__ = [
+    "DocumentFacts",
+    "Earlier",
+    "Effect",
+    "Facts",
+    "Plan",
+    "facts_of",
+    "new_document_plan",
+    "plan",
+]

@@ -1,5 +1,5 @@
 """The rules of revokes, updates and replacements, as a pure judgement over the documents they
-refer to (read under their locks by :mod:`hub.record.rules.store`): each must name a document the
+refer to (read under their locks by :mod:`hub.record.rules.facts`): each must name a document the
 same sender sent, and address only agencies it was sent to (or, for an update, adds). Raises
 :class:`~hub.errors.PackageRejected` (``REFERENCE_UNKNOWN``)."""
 
@@ -95,7 +95,7 @@ def judge_replacement(
     return tuple(dict.fromkeys(refs))
 
 
-def replacement_plan(document: DocumentPackage, document_ref: int) -> Plan:
+def replacement_plan(document: DocumentPackage) -> Plan:
     """As a new document's, but said to be a replacement."""
-    plan = new_document_plan(document, document_ref)
+    plan = new_document_plan(document)
     return dataclasses.replace(plan, detail="replacement " + plan.detail)

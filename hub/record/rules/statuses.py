@@ -1,5 +1,5 @@
 """The status rules, as a pure judgement over the facts the records hold (read in one lookup
-under the document's lock by :mod:`hub.record.rules.store`): may this status be recorded, who gets
+under the document's lock by :mod:`hub.record.rules.facts`): may this status be recorded, who gets
 it, and what is written. Raises :class:`~hub.errors.PackageRejected` (``STATUS_INVALID``)."""
 
 from __future__ import annotations
