@@ -47,7 +47,7 @@ async def running(group: GroupCommit[str, str]) -> AsyncIterator[None]:
 
 
 async def test_callers_that_queue_up_share_a_transaction(work: Work) -> None:
-    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s,), most=8, parallel=1)
+    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s,), most=8)
     async with running(group):
         work.gate.clear()
         first = asyncio.create_task(group.submit("a"))
@@ -62,7 +62,7 @@ async def test_callers_that_queue_up_share_a_transaction(work: Work) -> None:
 
 
 async def test_the_same_key_never_shares_a_batch_and_urgent_goes_first(work: Work) -> None:
-    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s[0],), most=8, parallel=1)
+    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s[0],), most=8)
     async with running(group):
         work.gate.clear()
         blocker = asyncio.create_task(group.submit("z"))
@@ -75,23 +75,8 @@ async def test_the_same_key_never_shares_a_batch_and_urgent_goes_first(work: Wor
     assert work.batches == [["z"], ["u1", "a1", "b1", "c1"], ["a2"]]
 
 
-async def test_a_key_in_a_batch_under_way_waits_for_it(work: Work) -> None:
-    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s[0],), most=8, parallel=2)
-    async with running(group):
-        work.gate.clear()
-        first = asyncio.create_task(group.submit("a1"))
-        await asyncio.sleep(0.01)
-        second = asyncio.create_task(group.submit("a2"))
-        other = asyncio.create_task(group.submit("b1"))
-        await asyncio.sleep(0.01)
-        assert work.batches == [["a1"], ["b1"]]  # a2 waits although a slot is free
-        work.gate.set()
-        await asyncio.gather(first, second, other)
-    assert work.batches == [["a1"], ["b1"], ["a2"]]
-
-
 async def test_a_failed_batch_fails_every_caller_and_the_next_one_runs(work: Work) -> None:
-    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s,), most=8, parallel=1)
+    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s,), most=8)
     async with running(group):
         work.gate.clear()
         blocker = asyncio.create_task(group.submit("x"))
@@ -106,7 +91,7 @@ async def test_a_failed_batch_fails_every_caller_and_the_next_one_runs(work: Wor
 
 
 async def test_a_caller_that_gives_up_is_left_out(work: Work) -> None:
-    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s,), most=8, parallel=1)
+    group: GroupCommit[str, str] = GroupCommit(work, keys=lambda s: (s,), most=8)
     async with running(group):
         work.gate.clear()
         blocker = asyncio.create_task(group.submit("x"))

@@ -47,7 +47,6 @@ class GroupCommit(Generic[T, R]):
         *,
         keys: Callable[[T], Iterable[Hashable]] = lambda item: (id(item),),
         most: int = 64,
-        parallel: int = 1,
         split_on: Callable[[Exception], bool] = lambda _: False,
         name: str = "batch",
     ) -> None:
@@ -61,10 +60,6 @@ class GroupCommit(Generic[T, R]):
             collections.deque(),
         )
         self._ready = asyncio.Event()
-        self._slots = asyncio.Semaphore(parallel)
-        self._running: set[asyncio.Task[None]] = set()
-        self._busy: set[Hashable] = set()
-        """Keys of the items in batches under way: their namesakes wait."""
         self.batches = 0
         self.items = 0
 
@@ -86,7 +81,7 @@ class GroupCommit(Generic[T, R]):
                 waiting = queue.popleft()
                 if waiting.future.done():  # its caller gave up (cancelled)
                     continue
-                if any(k in keys or k in self._busy for k in waiting.keys):
+                if any(k in keys for k in waiting.keys):
                     kept.append(waiting)  # a key in common waits for a later batch
                     continue
                 keys.update(waiting.keys)
@@ -94,25 +89,15 @@ class GroupCommit(Generic[T, R]):
             queue.extendleft(reversed(kept))
         if not taken or not any(self._queues):
             self._ready.clear()  # set again by the next submit, or when a batch ends
-        self._busy |= keys
         return taken
 
     async def run(self) -> None:
-        """Take batches until cancelled; up to ``parallel`` of them in PostgreSQL at once."""
-        try:
-            while True:
-                await self._ready.wait()
-                await self._slots.acquire()
-                batch = self._take()
-                if not batch:
-                    self._slots.release()
-                    continue
-                task = asyncio.create_task(self._one(batch), name=self._name)
-                self._running.add(task)
-                task.add_done_callback(self._running.discard)
-        finally:
-            for task in list(self._running):
-                task.cancel()
+        """Take batches until cancelled, one in PostgreSQL at a time (the next gathers)."""
+        while True:
+            await self._ready.wait()
+            batch = self._take()
+            if batch:
+                await self._one(batch)
 
     async def _one(self, batch: list[_Waiting[T, R]]) -> None:
         try:
@@ -122,8 +107,6 @@ class GroupCommit(Generic[T, R]):
                 waiting.future.cancel()
             raise
         finally:
-            self._slots.release()
-            self._busy.difference_update(k for w in batch for k in w.keys)
             if any(self._queues):
                 self._ready.set()
         self.batches += 1
