@@ -7,6 +7,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
+# what scripts/database-access.sh wrote for this machine (a PostgreSQL this set-up installed)
+WITH   := bash scripts/with-setup-env.sh
 
 .PHONY: demo test lint typecheck pytest services system-packages migrate serve bench clean help
 
@@ -16,7 +18,7 @@ help:
 	@echo "make serve  — run the hub (lienthong serve)"
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) 2>/dev/null || bash scripts/venv.sh $(PYTHON) $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip 2>/dev/null || true
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
@@ -28,16 +30,16 @@ system-packages:
 	@bash scripts/system-packages.sh
 
 migrate: $(STAMP) services
-	$(BIN)/lienthong migrate
+	$(WITH) $(BIN)/lienthong migrate
 
 demo: $(STAMP) services
-	$(BIN)/lienthong demo $(ARGS)
+	$(WITH) $(BIN)/lienthong demo $(ARGS)
 
 serve: $(STAMP) services
-	$(BIN)/lienthong serve $(ARGS)
+	$(WITH) $(BIN)/lienthong serve $(ARGS)
 
 bench: $(STAMP) services
-	$(BIN)/lienthong bench $(ARGS)
+	$(WITH) $(BIN)/lienthong bench $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check hub adapters tools tests
@@ -47,7 +49,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP) services system-packages
-	$(BIN)/pytest $(ARGS)
+	$(WITH) $(BIN)/pytest $(ARGS)
 
 test: lint typecheck pytest
 

@@ -19,6 +19,7 @@ from adapters import national_sdk
 from hub.broker.management import Management
 from hub.config import Settings
 from hub.registry import issuing, pki
+from hub.registry.tokens import token_hash
 from tests.harness import free_port
 
 
@@ -45,7 +46,7 @@ async def snapshot(settings: Settings, organs: list[str]) -> dict[str, object]:
     try:
         tables = {}
         # the set-up; the exchange itself adds documents, deliveries and events every run
-        for table in ("agency", "agency_certificate", "trusted_ca", "schema_migration"):
+        for table in ("agency", "agency_certificate", "trusted_ca", "schema_migration", "operator"):
             rows = await db.fetch(f"SELECT * FROM {table} ORDER BY 1")
             # last_seen_at is activity (the exchange), not set-up
             tables[table] = [tuple(v for k, v in r.items() if k != "last_seen_at") for r in rows]
@@ -94,6 +95,21 @@ async def test_a_second_demo_changes_nothing(env, settings, organ_ids) -> None:
         assert "getAgenciesList: OK" in result.stdout
     saved = json.loads((settings.agencies_dir / first / "credentials.json").read_text())
     assert saved["organ_id"] == first and saved["amqp_password"] and saved["http_token"]
+    # an admin for the dashboard, its token kept and said where
+    token_file = settings.home / "demo-operator.token"
+    assert (
+        f"dashboard: http://{env['LIENTHONG_HTTP']}/ — sign in with the token in" in result.stdout
+    )
+    assert str(token_file) in result.stdout and token_file.stat().st_mode & 0o077 == 0
+    db = await asyncpg.connect(settings.database_url)
+    try:
+        role = await db.fetchval(
+            "SELECT role FROM operator WHERE token_hash = $1 AND disabled_at IS NULL",
+            token_hash(token_file.read_text().strip()),
+        )
+    finally:
+        await db.close()
+    assert role == "admin"
     before = await snapshot(settings, [first, second, system])
     result = lienthong(env, "demo", "--once")
     assert "nothing changed" in result.stdout
@@ -258,6 +274,7 @@ async def test_a_demo_in_a_second_checkout_recovers(env, organ_ids, tmp_path) ->
     other = {**env, "LIENTHONG_HOME": str(tmp_path / "another-checkout")}
     result = lienthong(other, "demo", "--once")
     assert f"agency {first} (Văn phòng thử) was registered, but its credentials" in result.stdout
+    assert "operator demo-" in result.stdout  # the first checkout's "demo" is left alone
     assert "receipt accepted" in result.stdout
     assert "answered 03" in result.stdout
     assert "nothing changed" in lienthong(other, "demo", "--once").stdout

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,9 +20,9 @@ from rich.console import Console
 
 from hub import home
 from hub.config import Settings
-from hub.db import Q
+from hub.db import DB, Q
 from hub.db.migrate import migrate
-from hub.registry import pki, registry
+from hub.registry import operators, pki, registry
 from hub.session import open_session
 from tools import demo_national
 
@@ -106,11 +107,36 @@ async def set_up(settings: Settings, console: Console) -> list[dict[str, str]]:
             )
         if await demo_national.set_up(session, settings, console):
             changed = True
+        if await demo_operator(session.db, settings, console):
+            changed = True
     console.print("the hub is set up" if changed else "the hub was already set up: nothing changed")
     return [
         json.loads((settings.agencies_dir / organ / "credentials.json").read_text())
         for organ, _ in sample_agencies(os.environ)
     ]
+
+
+OPERATOR_TOKEN = "demo-operator.token"
+"""Under LIENTHONG_HOME: the demo operator's dashboard token (0600)."""
+
+
+async def demo_operator(db: DB, settings: Settings, console: Console) -> bool:
+    """An admin account for the dashboard, its token kept under LIENTHONG_HOME; ``True`` when
+    one was made. An earlier checkout's ``demo`` (its token elsewhere) is left alone: this
+    checkout gets ``demo-<4 hex>``."""
+    saved = settings.home / OPERATOR_TOKEN
+    if saved.exists():
+        return False
+    name = "demo"
+    while await db.fetchrow(Q.operator_get, name) is not None:
+        name = f"demo-{secrets.token_hex(2)}"
+    made = await operators.add(db, name, "admin")
+    home.write_private(saved, (made.token + "\n").encode())
+    console.print(
+        f"operator {made.name} (admin) for the dashboard; its token is in {saved}",
+        highlight=False,
+    )
+    return True
 
 
 def tiny_pdf(text: str) -> bytes:
@@ -175,6 +201,10 @@ async def exchange(
                     pass
                 await asyncio.sleep(0.1)
             console.print(f"hub running: {base}  (health {base}/healthz, metrics {base}/metrics)")
+            console.print(
+                f"dashboard: {base}/ — sign in with the token in {settings.home / OPERATOR_TOKEN}",
+                highlight=False,
+            )
 
             credentials = settings.agencies_dir / sender["organ_id"] / "credentials.json"
             ca_path = home.ca_paths(settings)[1]
