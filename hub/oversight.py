@@ -125,8 +125,7 @@ async def queues(settings: Settings) -> list[QueueFigures]:
     for f in figures:
         if f.agency is not None:
             depth[f.agency] = depth.get(f.agency, 0) + f.ready + f.unacked
-    for agency, n in depth.items():
-        metrics.INBOX_DEPTH.labels(agency).set(n)
+    metrics.INBOX_DEPTH.replace({(agency,): n for agency, n in depth.items()})
     dead = next((f for f in figures if f.name == names.DEAD_QUEUE), None)
     if dead is not None:
         metrics.DEAD_LETTER_DEPTH.set(dead.ready + dead.unacked)

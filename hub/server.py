@@ -6,15 +6,18 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import structlog
 import uvicorn
 
-from hub import config, home, logs
+from hub import config, home, logs, metrics
 from hub.audit.seal import Sealer
 from hub.backoff import Backoff
 from hub.broker import topology
@@ -233,6 +236,8 @@ def serve(settings: Settings, *, workers: int, concurrency: int) -> None:
     if workers <= 1:
         asyncio.run(_serve_one(settings, ServeOptions(http=True, concurrency=concurrency)))
         return
+    shared = Path(tempfile.gettempdir()) / f"lienthong-metrics-{os.getpid()}"
+    metrics.share_between_processes(shared)  # /metrics adds up every process's counts
     context = multiprocessing.get_context("spawn")
     children: dict[int, multiprocessing.process.BaseProcess] = {}
 
@@ -255,6 +260,8 @@ def serve(settings: Settings, *, workers: int, concurrency: int) -> None:
             for index, process in list(children.items()):
                 if not process.is_alive() and not stop.is_set():
                     log.warning("worker_restarted", process=index, exitcode=process.exitcode)
+                    if process.pid is not None:
+                        metrics.process_gone(process.pid)
                     await asyncio.sleep(0.5)
                     start(index)
 
@@ -273,4 +280,7 @@ def serve(settings: Settings, *, workers: int, concurrency: int) -> None:
             for process in children.values():
                 process.join(timeout=10)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

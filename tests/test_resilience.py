@@ -11,10 +11,11 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import random_organ_id
-from tests.harness import Agency, World, parse_receipt
+from tests.harness import Agency, World, free_port, parse_receipt
 from tests.resilience import HubProcess, Stream, collect
 
 pytestmark = pytest.mark.slow
@@ -148,9 +149,10 @@ async def test_several_hub_processes_share_the_work_without_double_delivery(
 ) -> None:
     senders, recipients, stream, expected = await setup(world, 300)
     stream.pause = 0
+    port = free_port()
     hubs = [
         HubProcess(
-            env={**env, "LIENTHONG_HTTP": "127.0.0.1:0"},
+            env={**env, "LIENTHONG_HTTP": f"127.0.0.1:{port}"},
             log=tmp_path / "hub-a.log",
             args=("--workers", "2"),
         ),
@@ -165,6 +167,8 @@ async def test_several_hub_processes_share_the_work_without_double_delivery(
         got = await collect(
             world, senders + recipients, expected, receipts=stream.receipts_by_sender(), timeout=90
         )
+        async with httpx.AsyncClient() as client:
+            exposed = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
     finally:
         for hub in hubs:
             hub.stop()
@@ -173,8 +177,24 @@ async def test_several_hub_processes_share_the_work_without_double_delivery(
         counts = Counter(m.message_id for m in got[organ] if m.type == "edoc")
         assert max(counts.values()) == 1, "a package was delivered twice"
     workers: Counter[int] = Counter()
+    decided = 0  # by the hub with two worker processes (hub-a), replays not counted
+    pids_a: set[int] = set()
     for hub in hubs:
         for line in hub.log.read_text().splitlines():
-            if line.startswith("{") and '"package_accepted"' in line:
-                workers[json.loads(line)["pid"]] += 1
+            if not (line.startswith("{") and '"package_' in line):
+                continue
+            event = json.loads(line)
+            if event["event"] == "package_accepted":
+                workers[event["pid"]] += 1
+            if hub is hubs[0] and event["event"] in ("package_accepted", "package_rejected"):
+                pids_a.add(event["pid"])
+                decided += 0 if event["replay"] else 1
     assert len(workers) >= 2, f"one process did all the work: {workers}"
+    # /metrics of the hub with two worker processes counts both, not the serving one's alone
+    assert len(pids_a) == 2, f"hub-a's processes did not both work: {pids_a}"
+    shown = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in exposed.splitlines()
+        if line.startswith("lienthong_packages_total{")
+    )
+    assert shown == decided > 0

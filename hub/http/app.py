@@ -13,9 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from hub import __version__
+from hub import __version__, metrics
 from hub.db import Q
 from hub.http import directory, documents, gateway, oversight, problems, vxp
 from hub.record.records import Recorded
@@ -104,7 +103,8 @@ def create_app(state: HubState) -> FastAPI:
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     async def prometheus() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        text, media_type = metrics.exposition()  # every worker process's, added up
+        return Response(text, media_type=media_type)
 
     @app.get(
         "/api/v1/hub/certificate",
