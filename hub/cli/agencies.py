@@ -238,3 +238,57 @@ def agency_csr_sign(
         f"{registered.not_after[:10]}) for {organ_id}: {output}",
         highlight=False,
     )
+
+
+@cert_app.command("list")
+def agency_cert_list(
+    organ_id: Annotated[str | None, typer.Argument(help="one agency (default: all)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Agency certificates with their SHA-256 fingerprints, retired ones too."""
+    from hub.registry import certificates
+
+    async def work(settings: config.Settings) -> list[certificates.Certificate]:
+        db = await connect(settings.database_url)
+        try:
+            return await certificates.list_certificates(db, organ_id)
+        finally:
+            await db.close()
+
+    found = run(work)
+    if as_json:
+        sys.stdout.write(json.dumps([c.as_json() for c in found], indent=2) + "\n")
+        return
+    table = Table("agency", "subject", "until", "state", "SHA-256 fingerprint")
+    for c in found:
+        state = f"retired {c.retired_at[:10]}" if c.retired_at else "in use"
+        table.add_row(c.organ_id, c.subject, c.not_after[:10], state, c.fingerprint)
+    out.print(table)
+
+
+@cert_app.command("retire")
+def agency_cert_retire(
+    fingerprint: Annotated[
+        str, typer.Argument(help="its SHA-256 fingerprint, or its first 16 or more hex digits")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Retire a certificate: it signs nothing new and leaves the expiry alerts, but stays on
+    record for the documents it signed (audited)."""
+    from hub.registry import certificates
+
+    async def work(settings: config.Settings) -> tuple[str, str, bool]:
+        db = await connect(settings.database_url)
+        try:
+            return await certificates.retire(db, fingerprint)
+        finally:
+            await db.close()
+
+    organ_id, full, now = run(work)
+    if as_json:
+        sys.stdout.write(
+            json.dumps({"organ_id": organ_id, "fingerprint": full, "retired_now": now}) + "\n"
+        )
+        return
+    said = "retired" if now else "was already retired"
+    out.print(f"certificate {full} of {organ_id} {said}", highlight=False)

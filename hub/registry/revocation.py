@@ -208,14 +208,17 @@ async def observe(db: DB) -> list[CrlState]:
     """Update the CRL and certificate-expiry gauges; return the CRL states."""
     now = pki.utcnow()
     found = await states(db)
-    for state in found:
-        if state.next_update is not None:
-            metrics.CRL_NEXT_UPDATE.labels(state.ca).set(state.next_update.timestamp())
-            metrics.CRL_STALE.labels(state.ca).set(1 if state.stale(now) else 0)
-    for row in await db.fetch(Q.certificate_expiries):
-        metrics.CERT_EXPIRY.labels(row["organ_id"], bytes(row["fingerprint"]).hex()[:16]).set(
-            row["not_after"].timestamp()
-        )
+    due = [state for state in found if state.next_update is not None]
+    metrics.CRL_NEXT_UPDATE.replace(
+        {(s.ca,): s.next_update.timestamp() for s in due if s.next_update is not None}
+    )
+    metrics.CRL_STALE.replace({(s.ca,): 1 if s.stale(now) else 0 for s in due})
+    metrics.CERT_EXPIRY.replace(  # retired certificates are not among them
+        {
+            (row["organ_id"], bytes(row["fingerprint"]).hex()[:16]): row["not_after"].timestamp()
+            for row in await db.fetch(Q.certificate_expiries)
+        }
+    )
     return found
 
 

@@ -81,6 +81,21 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
 SELECT fingerprint, subject, serial, not_before, not_after, key_type, registered_at
 FROM agency_certificate WHERE organ_id = $1 ORDER BY not_after;
 
+-- name: certificate_list
+-- Agency certificates, of one agency ($1) or of all (NULL), retired ones too.
+SELECT organ_id, fingerprint, subject, serial, not_before, not_after, key_type, registered_at,
+       retired_at
+FROM agency_certificate WHERE $1::text IS NULL OR organ_id = $1
+ORDER BY organ_id, not_after;
+
+-- name: certificate_by_prefix
+-- The certificates whose SHA-256 fingerprint starts with $1 (hex, lower case).
+SELECT organ_id, fingerprint, subject, not_after, retired_at FROM agency_certificate
+WHERE encode(fingerprint, 'hex') LIKE $1 || '%';
+
+-- name: certificate_retire
+UPDATE agency_certificate SET retired_at = now() WHERE fingerprint = $1 AND retired_at IS NULL;
+
 -- name: event_append
 -- One link in one statement: the upsert on chain_head locks the chain until the transaction
 -- ends, moves its head (hash = SHA-256(prev ‖ $7, the link's content digest; hub/audit/chain.py)) and
@@ -136,15 +151,15 @@ LEFT JOIN LATERAL (SELECT this_update, next_update, loaded_at FROM crl
 ORDER BY t.subject;
 
 -- name: certificates_expiring
--- Agency certificates and trusted CAs whose validity ends before $1.
+-- Agency certificates (not retired) and trusted CAs whose validity ends before $1.
 SELECT 'agency' AS what, organ_id AS owner, subject, fingerprint, not_after
-FROM agency_certificate WHERE not_after < $1
+FROM agency_certificate WHERE not_after < $1 AND retired_at IS NULL
 UNION ALL
 SELECT 'ca', NULL, subject, fingerprint, not_after FROM trusted_ca WHERE not_after < $1
 ORDER BY not_after;
 
 -- name: certificate_expiries
-SELECT organ_id, fingerprint, not_after FROM agency_certificate
+SELECT organ_id, fingerprint, not_after FROM agency_certificate WHERE retired_at IS NULL
 UNION ALL
 SELECT 'ca', fingerprint, not_after FROM trusted_ca;
 

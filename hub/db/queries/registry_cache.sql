@@ -31,11 +31,13 @@ SELECT system_id, state, unsigned_policy FROM system;
 SELECT system_id, state, unsigned_policy FROM system WHERE system_id = ANY($1::text[]);
 
 -- name: registry_certificates
-SELECT fingerprint, organ_id, ca_fingerprint, serial, not_before, not_after FROM agency_certificate;
+-- Retired certificates sign nothing new: the cache does not hold them.
+SELECT fingerprint, organ_id, ca_fingerprint, serial, not_before, not_after FROM agency_certificate
+WHERE retired_at IS NULL;
 
 -- name: registry_certificates_by_fingerprint
 SELECT fingerprint, organ_id, ca_fingerprint, serial, not_before, not_after FROM agency_certificate
-WHERE fingerprint = ANY($1::bytea[]);
+WHERE fingerprint = ANY($1::bytea[]) AND retired_at IS NULL;
 
 -- name: registry_trusted
 SELECT fingerprint, pem FROM trusted_ca;
