@@ -180,6 +180,31 @@ def _seconds(name: str, value: str) -> float:
     return seconds
 
 
+def read_env_file(path: Path) -> list[str]:
+    """Put the ``KEY=value`` lines of ``path`` (systemd's EnvironmentFile form: ``#`` comments,
+    optional quotes) into the environment, except what the environment already says. Returns
+    the names set."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the settings file {path}: {exc.strerror}") from exc
+    taken = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.removeprefix("export ").partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name.isidentifier():
+            raise ConfigError(f"{path}, line {number}: not a KEY=value line")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if name not in os.environ:
+            os.environ[name] = value
+            taken.append(name)
+    return taken
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check the settings; raise :class:`ConfigError` naming the first bad one."""
     env = os.environ if environ is None else environ

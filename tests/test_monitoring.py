@@ -32,7 +32,7 @@ def test_alert_rules_pass_promtool() -> None:
         timeout=60,
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert "SUCCESS: 7 rules found" in ran.stdout
+    assert "SUCCESS: 10 rules found" in ran.stdout
     config = subprocess.run(
         ["promtool", "check", "config", str(MONITORING / "prometheus.yml")],
         capture_output=True,

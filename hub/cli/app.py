@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from hub import config, logs
+from hub import __version__, config, logs
 from hub.cli import agencies, audit, ca, directory
 from hub.cli.console import err, out, run
 from hub.db import connect
@@ -32,6 +33,7 @@ def build() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
+    app.callback()(root)
     app.command("migrate")(migrate_command)
     app.command("serve")(serve_command)
     operator_app = typer.Typer(help="Operator accounts (viewer, admin).", no_args_is_help=True)
@@ -44,6 +46,40 @@ def build() -> typer.Typer:
     ca.register(app)
     directory.register(app, agency_app)
     return app
+
+
+def show_version(wanted: bool) -> None:
+    if wanted:
+        from hub.db.migrate import migrations
+
+        out.print(f"lienthong {__version__} (database schema {len(migrations())})")
+        raise typer.Exit()
+
+
+def root(
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            envvar="LIENTHONG_ENV_FILE",
+            help="read LIENTHONG_* settings from this file (KEY=value lines, as systemd's "
+            "EnvironmentFile); the environment wins over it",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=show_version, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """lienthong — the national electronic document interchange hub (Trục liên thông văn bản)."""
+    if env_file is not None:
+        try:
+            config.read_env_file(env_file)
+        except HubError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
 
 
 def migrate_command() -> None:
