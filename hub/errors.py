@@ -69,6 +69,11 @@ class EvidenceError(HubError):
     """An evidence bundle cannot be made (unknown document, nothing sealed)."""
 
 
+class BackupError(HubError):
+    """A backup cannot be taken, or restored (a tool failed, a file does not match, the target
+    is not empty)."""
+
+
 DETAIL_LIMIT = 1000
 """A receipt's Detail is at most this many characters (it may quote what a package holds)."""
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

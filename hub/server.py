@@ -62,10 +62,16 @@ async def check_schema(settings: Settings) -> None:
     finally:
         await pool.close()
     wanted = len(migrations())
-    if current != wanted:
+    if (current or 0) < wanted:
         raise ConfigError(
             f"the database schema is at version {current or 0} and this hub needs {wanted}: "
             "run `lienthong migrate`"
+        )
+    if current > wanted:
+        raise ConfigError(
+            f"the database schema is at version {current}, newer than this hub's {wanted}: "
+            "another hub was upgraded and migrated it; upgrade this one too (`lienthong "
+            "--version` says which it is)"
         )
 
 

@@ -4,10 +4,13 @@ import asyncio
 import uuid
 
 import asyncpg
+import pytest
 
 from hub.db import Q
 from hub.db.connection import with_database
 from hub.db.migrate import migrate, migrations
+from hub.errors import ConfigError
+from hub.server import check_schema
 from tests.conftest import SERVER_URL
 
 
@@ -69,3 +72,23 @@ async def test_the_event_log_is_append_only(database_url: str) -> None:
                 raise AssertionError(f"{statement} was allowed")
     finally:
         await conn.close()
+
+
+async def test_a_hub_refuses_a_schema_behind_or_ahead_of_its_own(settings) -> None:
+    """The rolling-upgrade rule: a hub starts only on its own schema version, and says which
+    way it differs (docs/OPERATIONS.md, "Backups, restores and upgrades")."""
+    await check_schema(settings)  # migrated: its own version
+    db = await asyncpg.connect(settings.database_url)
+    try:
+        newest = len(migrations())
+        await db.execute(
+            "INSERT INTO schema_migration (version, name) VALUES ($1, 'from a newer hub')",
+            newest + 1,
+        )
+        with pytest.raises(ConfigError, match="newer than this hub's"):
+            await check_schema(settings)
+        await db.execute("DELETE FROM schema_migration WHERE version >= $1", newest)
+        with pytest.raises(ConfigError, match="run `lienthong migrate`"):
+            await check_schema(settings)
+    finally:
+        await db.close()

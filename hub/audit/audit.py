@@ -246,6 +246,8 @@ class AuditReport:
     seals: int
     last_seal_at: str | None
     findings: tuple[Finding, ...]
+    restores: tuple[tuple[str, str], ...] = ()
+    """(when restored, when the backup was taken) of each ``lienthong restore``."""
 
     @property
     def ok(self) -> bool:
@@ -305,6 +307,10 @@ async def verify(db: DB) -> AuditReport:
             w = walks.get(name) or ChainWalk(name=name, sealed=committed.get(name, {}))
             w.finish(heads.get(name))
             chain_findings += w.findings
+        restores = tuple(
+            (r["created_at"].isoformat(), str(json.loads(r["payload"]).get("taken_at")))
+            for r in await db.fetch(Q.restores)
+        )
     last_at = None
     if seals:
         try:
@@ -318,4 +324,5 @@ async def verify(db: DB) -> AuditReport:
         seals=len(seals),
         last_seal_at=last_at,
         findings=tuple(chain_findings + findings),
+        restores=restores,
     )

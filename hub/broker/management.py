@@ -114,3 +114,13 @@ class Management:
     async def queues(self, vhost: str) -> list[JSON]:
         result: list[JSON] = (await self._call("GET", f"/queues/{vhost_path(vhost)}")).json()
         return result
+
+    async def definitions(self) -> JSON:
+        """The broker's definitions: vhosts, users (password hashes), permissions, policies,
+        queues, exchanges, bindings — not the messages."""
+        result: JSON = (await self._call("GET", "/definitions")).json()
+        return result
+
+    async def load_definitions(self, definitions: Mapping[str, Any]) -> None:
+        """Merge definitions (from :meth:`definitions`) into the broker."""
+        await self._call("POST", "/definitions", definitions)

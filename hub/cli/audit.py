@@ -47,6 +47,13 @@ def audit_verify() -> None:
         + (f" (last {report.last_seal_at[:19]}Z)" if report.last_seal_at else "")
         + (f", {report.unchained} written before chaining" if report.unchained else "")
     )
+    for restored_at, taken_at in report.restores:
+        out.print(
+            f"restored {restored_at[:19]}Z from a backup taken {taken_at[:19]}Z: these records "
+            "end there and go on after the restore; links a hub wrote between the two are not "
+            "in them (a restore, not tampering: the restore is itself a link)",
+            highlight=False,
+        )
     if report.ok:
         out.print(f"[green]intact:[/] {summary}", highlight=False)
         return

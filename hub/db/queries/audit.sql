@@ -51,3 +51,18 @@ SELECT chain, seq FROM event
 WHERE (payload ? 'package' AND (payload->>'package')::bigint = ANY($1::bigint[]))
    OR (kind = 'overdue' AND document_id = $2 AND payload->>'sender' = $3)
 ORDER BY chain, seq;
+
+-- name: backup_figures
+-- What a backup's manifest says of the records (hub/backups.py).
+SELECT now() AS at, (SELECT count(*) FROM event) AS links,
+       (SELECT count(*) FROM chain_head) AS chains,
+       (SELECT count(*) FROM package) AS packages,
+       (SELECT coalesce(max(version), 0) FROM schema_migration) AS schema;
+
+-- name: restores
+-- The restores recorded on the hub's chain (lienthong restore), oldest first.
+SELECT created_at, payload::text AS payload FROM event WHERE chain = 'hub' AND kind = 'restored'
+ORDER BY seq;
+
+-- name: public_tables
+SELECT count(*) FROM pg_tables WHERE schemaname = 'public';
