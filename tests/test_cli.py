@@ -305,3 +305,33 @@ def test_operators_are_listed_and_revoked_and_cas_listed(env, home_dir) -> None:
     cas = json.loads(lienthong(env, "ca", "list", "--json").stdout)
     expected = x509.load_pem_x509_certificate((home_dir / "ca" / "cert.pem").read_bytes())
     assert [c["fingerprint_sha256"] for c in cas] == [expected.fingerprint(hashes.SHA256()).hex()]
+
+
+def test_version_and_a_settings_file(tmp_path: Path) -> None:
+    shown = lienthong({}, "--version").stdout
+    assert shown.startswith("lienthong ") and "database schema" in shown
+    settings = tmp_path / "lienthong.env"
+    settings.write_text(
+        "# as systemd's EnvironmentFile\n"
+        'LIENTHONG_DATABASE_URL="postgresql://postgres@127.0.0.1:1/from_the_file"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LIENTHONG_DATABASE_URL"}
+    ran = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "--env-file", str(settings), "operator", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 1 and "127.0.0.1:1/from_the_file" in ran.stderr  # read from it
+    ran = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "operator", "list"],
+        env={**env, "LIENTHONG_ENV_FILE": str(settings), "LIENTHONG_DATABASE_URL": "x://y"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 1 and "x://y" in ran.stderr  # the environment wins over the file
+    settings.write_text("not a setting\n")
+    broken = lienthong({}, "--env-file", str(settings), "operator", "list", check=False)
+    assert broken.returncode == 1 and "line 1: not a KEY=value line" in broken.stderr
