@@ -62,9 +62,21 @@ def _run(work: object) -> None:
     except HubError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
-    except (OSError, ConnectionError) as exc:
-        err.print(f"[bold red]error:[/] cannot reach the hub: {exc}", highlight=False)
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        err.print(
+            f"[bold red]error:[/] cannot read {exc.filename}: {exc.strerror}", highlight=False
+        )
         raise typer.Exit(1) from None
+    except (OSError, ConnectionError) as exc:
+        err.print(f"[bold red]error:[/] cannot reach the hub's broker: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
 def send(
@@ -73,22 +85,37 @@ def send(
     ],
     as_: As,
     credentials: CredentialsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Send packages and print each receipt (a progress bar for many files)."""
     results: list[tuple[Path, Receipt]] = []
 
     async def work() -> None:
+        packages = [(path, path.read_bytes()) for path in files]  # every file, before sending
         async with Endpoint.open(endpoint_config(as_, credentials)) as endpoint:
             with Progress(console=err, transient=True, disable=len(files) < 3) as progress:
                 task = progress.add_task("sending", total=len(files))
-                for path in files:
-                    data = path.read_bytes()
+                for path, data in packages:
                     receipt = await endpoint.send(data, kind=kind_of(data))
                     results.append((path, receipt))
                     progress.advance(task)
 
     _run(work())
-    for path, receipt in results:
+    if as_json:
+        _json(
+            [
+                {
+                    "file": str(path),
+                    "message_id": r.message_id,
+                    "document_id": r.document_id,
+                    "outcome": r.outcome,
+                    "code": r.code,
+                    "detail": r.detail,
+                }
+                for path, r in results
+            ]
+        )
+    for path, receipt in [] if as_json else results:
         code = f" {receipt.code}" if receipt.code else ""
         out.print(f"{path.name}: {receipt.outcome}{code} — {receipt.detail}", highlight=False)
     if any(not r.accepted for _, r in results):
@@ -99,14 +126,18 @@ def inbox(
     as_: As,
     credentials: CredentialsOption = None,
     save: Annotated[
-        Path | None, typer.Option("--save", help="write each message into this folder")
+        Path | None,
+        typer.Option("--save", help="also write each message into DIR/inbox/ (as the bridge)"),
     ] = None,
     wait: Annotated[float, typer.Option("--wait", help="stop after this many quiet seconds")] = 2.0,
     arrived: Annotated[
         bool, typer.Option("--arrived/--no-arrived", help="send 01 for new documents")
     ] = True,
+    as_json: JsonOption = False,
 ) -> None:
-    """Read what waits in the agency's inbox (urgent first); acknowledges what it prints."""
+    """Take what waits in the agency's inbox (urgent first) and print it. What is printed is
+    acknowledged — the hub will not deliver it again: keep it with --save DIR."""
+    taken: list[dict[str, object]] = []
 
     async def work() -> None:
         async with Endpoint.open(
@@ -131,11 +162,48 @@ def inbox(
                     line = (
                         f"receipt {item.message_id}  {item.outcome} {item.code or ''} {item.detail}"
                     )
-                out.print(line, highlight=False)
                 if bridge is not None:
-                    bridge.write_incoming(item)
+                    bridge.write_incoming(item)  # before it is acknowledged
+                taken.append(_item_json(item))
+                if not as_json:
+                    out.print(line, highlight=False)
 
     _run(work())
+    if as_json:
+        _json(taken)
+    kept = f"; saved in {save / 'inbox'}" if save else "; not saved (--save DIR keeps them)"
+    err.print(
+        f"{len(taken)} message(s) taken from the inbox of {as_} and acknowledged{kept}",
+        highlight=False,
+    )
+
+
+def _item_json(item: Document | Status | Receipt) -> dict[str, object]:
+    if isinstance(item, Document):
+        return {
+            "type": "edoc",
+            "message_id": item.message_id,
+            "document_id": item.document_id,
+            "sender": item.sender,
+            "subject": item.subject,
+            "urgent": item.urgent,
+            "verified": item.verified,
+        }
+    if isinstance(item, Status):
+        return {
+            "type": "status",
+            "message_id": item.message_id,
+            "document_id": item.document_id,
+            "code": item.code,
+            "author": item.author,
+        }
+    return {
+        "type": "receipt",
+        "message_id": item.message_id,
+        "outcome": item.outcome,
+        "code": item.code,
+        "detail": item.detail,
+    }
 
 
 def status(
@@ -149,6 +217,7 @@ def status(
         str | None, typer.Option("--description", help="e.g. the reason of a 02")
     ] = None,
     credentials: CredentialsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Report a processing status about a document."""
 
@@ -162,16 +231,44 @@ def status(
             )["http_token"]
             base = f"http://{settings.http_host}:{settings.http_port}"
             url = f"{base}/api/v1/documents/{quote(document_id, safe='')}"
-            async with httpx.AsyncClient(timeout=10) as client:
-                response = await client.get(url, headers={"Authorization": f"Bearer {token}"})
-            if response.status_code != 200:
+            try:
+                async with httpx.AsyncClient(timeout=10) as client:
+                    headers = {"Authorization": f"Bearer {token}"}
+                    response = await client.get(url, headers=headers)
+            except httpx.HTTPError as exc:
+                raise HubError(
+                    f"cannot reach the hub's HTTP API at {base} ({type(exc).__name__}) to look "
+                    "up the document's sender: check LIENTHONG_HTTP, or pass --sender"
+                ) from exc
+            if response.status_code == 404:
                 raise HubError(f"document {document_id!r} not found for {as_}; pass --sender")
+            if response.status_code in (401, 403):
+                raise HubError(
+                    f"the hub refused {as_}'s gateway token ({response.status_code}): "
+                    "check the credentials, or pass --sender"
+                )
+            if response.status_code != 200:
+                raise HubError(
+                    f"the hub answered {response.status_code} looking up {document_id!r}: "
+                    f"{response.text[:200]}"
+                )
             owner = response.json()["documents"][0]["sender"]
         async with Endpoint.open(cfg) as endpoint:
             receipt = await endpoint.report((owner, document_id), code, description=description)
-        out.print(
-            f"{code}: {receipt.outcome} {receipt.code or ''} — {receipt.detail}", highlight=False
-        )
+        if as_json:
+            _json(
+                {
+                    "message_id": receipt.message_id,
+                    "outcome": receipt.outcome,
+                    "code": receipt.code,
+                    "detail": receipt.detail,
+                }
+            )
+        else:
+            out.print(
+                f"{code}: {receipt.outcome} {receipt.code or ''} — {receipt.detail}",
+                highlight=False,
+            )
         if not receipt.accepted:
             raise typer.Exit(1)
 
@@ -180,7 +277,7 @@ def status(
 
 @bridge_app.command("folder")
 def bridge_folder(
-    agency: Annotated[str, typer.Option("--agency", help="the agency (OrganId)")],
+    agency: Annotated[str, typer.Option("--as", "--agency", help="act as this agency (OrganId)")],
     directory: Annotated[Path, typer.Option("--dir", help="the folder with outbox/, sent/, …")],
     credentials: CredentialsOption = None,
     once: Annotated[

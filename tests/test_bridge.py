@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import random_organ_id
-from tests.harness import World, parse_receipt, running_hub
+from tests.harness import World, free_port, parse_receipt, running_hub
 
 
 def start_bridge(
@@ -151,6 +151,9 @@ async def test_agency_commands_send_inbox_status(world: World, settings, env, tm
         )
         assert read.returncode == 0, read.stderr
         assert read.stdout.count("edoc ") == 3
+        # it says loudly that what it printed was taken, and where it was kept
+        assert "3 message(s) taken from the inbox" in read.stderr and "acknowledged" in read.stderr
+        assert len(list((tmp_path / "in" / "inbox").glob("*.edoc.xml"))) == 3
         document_id = read.stdout.split("edoc", 1)[1].split()[1]
         answered = await asyncio.to_thread(
             lienthong, "status", document_id, "--code", "03", "--as", recipient.organ_id
@@ -161,3 +164,43 @@ async def test_agency_commands_send_inbox_status(world: World, settings, env, tm
         assert statuses.stdout.count(" 01 from ") == 3 and statuses.stdout.count(" 03 from ") == 1
         missing = await asyncio.to_thread(lienthong, "send", str(files[0]), "--as", "000.00.99.Z99")
         assert missing.returncode == 1 and "no credentials" in missing.stderr
+        # errors name their real cause
+        nofile = await asyncio.to_thread(
+            lienthong, "send", str(tmp_path / "nope.edxml"), "--as", sender.organ_id
+        )
+        assert nofile.returncode == 1 and "cannot read" in nofile.stderr, nofile.stderr
+        unknown = await asyncio.to_thread(
+            lienthong, "status", "no-such-document", "--code", "03", "--as", recipient.organ_id
+        )
+        assert unknown.returncode == 1 and "not found" in unknown.stderr
+        # --json for scripts
+        again = tmp_path / "again.edxml"
+        again.write_bytes(world.document(sender, [recipient]))
+        sent = await asyncio.to_thread(
+            lienthong, "send", str(again), "--as", sender.organ_id, "--json"
+        )
+        [one] = json.loads(sent.stdout)
+        assert one["outcome"] == "accepted" and one["file"] == str(again)
+        read = await asyncio.to_thread(
+            lienthong, "inbox", "--as", recipient.organ_id, "--json", "--no-arrived"
+        )
+        assert [item["type"] for item in json.loads(read.stdout)] == ["edoc"]
+    unreachable = {**env, "LIENTHONG_HTTP": f"127.0.0.1:{free_port()}"}
+    lost = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.cli",
+            "status",
+            "d-1",
+            "--code",
+            "03",
+            "--as",
+            recipient.organ_id,
+        ],
+        env={**os.environ, **unreachable},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert lost.returncode == 1 and "cannot reach the hub's HTTP API" in lost.stderr

@@ -119,3 +119,28 @@ async def test_receipts_nobody_waits_for_reach_the_inbox(world: World, settings,
             items = [i async for i in out.inbox(idle_timeout=3)]
     assert [type(i) for i in items] == [Receipt]
     assert items[0].message_id == message_id and items[0].accepted
+
+
+def test_credentials_name_any_broker_url_and_keys_can_be_given(tmp_path: Path) -> None:
+    """from_credentials keeps a broker URL's scheme, port and vhost (AMQPS for agencies), and
+    takes key_path/cert_path without a TypeError."""
+    saved = tmp_path / "G22.json"
+    saved.write_text(
+        json.dumps(
+            {
+                "organ_id": "000.00.00.G22",
+                "amqp_user": "000.00.00.G22",
+                "amqp_password": "p/w:d",
+                "key_path": "/old/key.pem",
+                "cert_path": "/old/cert.pem",
+            }
+        )
+    )
+    tls = EndpointConfig.from_credentials(saved, broker="amqps://hub.example.gov.vn:5671/lt")
+    assert tls.amqp_url == "amqps://000.00.00.G22:p%2Fw%3Ad@hub.example.gov.vn:5671/lt"
+    plain = EndpointConfig.from_credentials(saved, host="10.0.0.5", port=5673, vhost="v")
+    assert plain.amqp_url == "amqp://000.00.00.G22:p%2Fw%3Ad@10.0.0.5:5673/v"
+    mine = EndpointConfig.from_credentials(saved, key_path=tmp_path / "key.pem")
+    assert mine.key_path == tmp_path / "key.pem" and mine.cert_path == Path("/old/cert.pem")
+    with pytest.raises(ValueError, match="amqp"):
+        EndpointConfig.from_credentials(saved, broker="http://hub.example.gov.vn/")

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
@@ -73,12 +74,16 @@ class EndpointConfig:
         cls,
         path: Path | str,
         *,
+        broker: str | None = None,
         host: str = "127.0.0.1",
         port: int = 5672,
         vhost: str = "",
         **options: Any,
     ) -> EndpointConfig:
-        """From the JSON object that ``lienthong agency add --json`` prints."""
+        """From the JSON object that ``lienthong agency add --json`` printed. ``broker``: the
+        broker's URL without credentials, e.g. ``amqps://hub.example.gov.vn:5671/`` (scheme,
+        port and vhost kept; TLS with ``amqps``); else ``amqp://host:port/vhost``.
+        ``key_path``/``cert_path`` in ``options`` win over the file's."""
         data = json.loads(Path(path).read_text())
         if "amqp_password" not in data:
             raise ValueError(
@@ -86,13 +91,24 @@ class EndpointConfig:
                 f"system {data.get('system_id')}; connect with that system's credentials "
                 "(`lienthong system add --json`) and organ_id set to the agency"
             )
-        url = f"amqp://{data['amqp_user']}:{data['amqp_password']}@{host}:{port}/{vhost}"
+        user = quote(data["amqp_user"], safe="")
+        password = quote(data["amqp_password"], safe="")
+        if broker is None:
+            url = f"amqp://{user}:{password}@{host}:{port}/{vhost}"
+        else:
+            parts = urlsplit(broker)
+            if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
+                raise ValueError(f"broker={broker!r}: give amqp[s]://host[:port]/[vhost]")
+            where = parts.netloc.rsplit("@", 1)[-1]  # credentials come from the file
+            url = urlunsplit(parts._replace(netloc=f"{user}:{password}@{where}"))
+        key_path = Path(data["key_path"]) if data.get("key_path") else None
+        cert_path = Path(data["cert_path"]) if data.get("cert_path") else None
         return cls(
             organ_id=data["organ_id"],
             system_id=data.get("system_id"),
             amqp_url=url,
-            key_path=Path(data["key_path"]) if data.get("key_path") else None,
-            cert_path=Path(data["cert_path"]) if data.get("cert_path") else None,
+            key_path=options.pop("key_path", key_path),
+            cert_path=options.pop("cert_path", cert_path),
             **options,
         )
 
