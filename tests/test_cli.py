@@ -335,3 +335,33 @@ def test_version_and_a_settings_file(tmp_path: Path) -> None:
     settings.write_text("not a setting\n")
     broken = lienthong({}, "--env-file", str(settings), "operator", "list", check=False)
     assert broken.returncode == 1 and "line 1: not a KEY=value line" in broken.stderr
+
+
+async def test_errors_are_one_line_naming_their_cause(env, settings) -> None:
+    """PROTOCOL §7: exit 1 with one `error:` line, no traceback — a database without the
+    schema, a bad option value, an unreachable broker."""
+    admin = await asyncpg.connect(settings.database_url)
+    try:
+        await admin.execute("DROP TABLE agency CASCADE")  # a database without (all of) the schema
+    finally:
+        await admin.close()
+    listed = lienthong(env, "agency", "list", check=False)
+    assert listed.returncode == 1 and "run `lienthong migrate`" in listed.stderr
+    assert "Traceback" not in listed.stderr and listed.stderr.count("error:") == 1
+    bad = lienthong(
+        env,
+        "agency",
+        "add",
+        "000.00.00.G22",
+        "--name",
+        "x",
+        "--issue",
+        "--key-type",
+        "dsa",
+        check=False,
+    )
+    assert bad.returncode == 1 and "use rsa or ec" in bad.stderr and "Traceback" not in bad.stderr
+    gone = {**env, "LIENTHONG_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}/"}
+    unreachable = lienthong(gone, "system", "reset", "nobody", check=False)
+    assert unreachable.returncode == 1 and "Traceback" not in unreachable.stderr
+    assert unreachable.stderr.count("error:") == 1

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from hub import config, home
-from hub.cli.console import out, read, run, warn
+from hub.cli.console import fail, out, read, run, warn
 from hub.db import connect
 from hub.registry import issuing, pki, registry
 from hub.session import open_session
@@ -57,6 +57,8 @@ def agency_add(
 ) -> None:
     """Register an agency with its certificates. Without --system it is its own system: broker
     user, permissions, inboxes, gateway token; with --system it uses that system's."""
+    if key_type not in ("rsa", "ec"):
+        fail(f"--key-type {key_type!r}: use rsa or ec")
 
     async def work(settings: config.Settings) -> registry.AgencyCredentials:
         request = registry.AgencyRequest(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,8 +27,40 @@ def run(work: Callable[[config.Settings], Coroutine[Any, Any, T]]) -> T:
         settings = config.load()
         return asyncio.run(work(settings))
     except HubError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        fail(cause(exc), exc)
+
+
+def fail(line: str, exc: BaseException | None = None) -> NoReturn:
+    """One line ``error: …`` on stderr and exit 1 (the traceback too with LIENTHONG_DEBUG=1)."""
+    err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+    if exc is not None and os.environ.get("LIENTHONG_DEBUG"):
+        err.print_exception()
+    raise typer.Exit(1) from None
+
+
+def cause(exc: Exception) -> str:
+    """What a person can act on, for the errors the drivers raise."""
+    import aiormq
+    import asyncpg
+
+    name = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, asyncpg.UndefinedTableError | asyncpg.UndefinedFunctionError):
+        return f"the database has no schema (or an old one): run `lienthong migrate` ({exc})"
+    if isinstance(exc, asyncpg.PostgresError):
+        return f"PostgreSQL refused: {name}"
+    if isinstance(exc, aiormq.exceptions.AMQPError):
+        return f"RabbitMQ refused: {name} (check LIENTHONG_AMQP_URL and the user's permissions)"
+    if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
+        return f"cannot read {exc.filename}: {exc.strerror}"
+    if isinstance(exc, OSError):
+        return (
+            f"cannot reach a service: {name} (scripts/services.sh starts PostgreSQL and RabbitMQ)"
+        )
+    return f"unexpected {name} (LIENTHONG_DEBUG=1 shows where)"
 
 
 def warn(lines: tuple[str, ...] | list[str]) -> None:
