@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from hub.http.gateway import receipt_location
 from tests.conftest import random_organ_id
 from tests.harness import World, parse_receipt, running_hub
 
@@ -82,6 +83,16 @@ async def test_submit_receive_answer_over_http(world: World, settings) -> None:
             await client.get("/api/v1/inbox", headers=auth(sender.credentials.http_token))
         ).json()
         assert sorted(m["type"] for m in listed["messages"]) == ["receipt", "status", "status"]
+
+        # an Idempotency-Key with "/" (the demo uses DocumentIds): its receipt stays pollable
+        slashed = {**headers, "Idempotency-Key": "000.00.00.G22,2026/12/05,1/VP"}
+        other = world.document(sender, [recipient])
+        made = await client.post("/api/v1/documents", content=other, headers=slashed)
+        assert made.status_code == 200
+        location = receipt_location("000.00.00.G22,2026/12/05,1/VP")
+        assert location == "/api/v1/receipts/000.00.00.G22%2C2026%2F12%2F05%2C1%2FVP"
+        polled = await client.get(location, headers=auth(sender.credentials.http_token))
+        assert polled.status_code == 200 and polled.content == made.content
 
 
 async def test_the_token_is_bound_to_its_agency(world: World, settings) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -102,7 +103,7 @@ async def _submit(
     )
     recorded = await run_submission(request, submission)
     if recorded is None:
-        location = f"/api/v1/receipts/{message_id}"
+        location = receipt_location(message_id)
         return JSONResponse(
             {"message_id": message_id, "receipt": location},
             status_code=202,
@@ -141,8 +142,14 @@ async def submit_status(
     return await _submit(request, who.system, Kind.STATUS, idempotency_key)
 
 
+def receipt_location(message_id: str) -> str:
+    """Where a submission's receipt is polled: the message id percent-encoded whole, so an
+    Idempotency-Key holding ``/`` (a DocumentId, say) still names one path."""
+    return f"/api/v1/receipts/{quote(message_id, safe='')}"
+
+
 @router.get(
-    "/receipts/{message_id}",
+    "/receipts/{message_id:path}",
     summary="The receipt of a submission: 202 while it is being processed, then 200",
     responses={200: {"content": {XML: {"example": RECEIPT_EXAMPLE}}}, 202: {}, 404: {}},
 )
@@ -155,7 +162,7 @@ async def get_receipt(message_id: str, request: Request, who: SystemCaller) -> R
         return JSONResponse(
             {"message_id": message_id, "state": "processing"},
             status_code=202,
-            headers={"Location": f"/api/v1/receipts/{message_id}", "Retry-After": "1"},
+            headers={"Location": receipt_location(message_id), "Retry-After": "1"},
         )
     raise Problem(404, "Not found", f"no submission {message_id!r} from {who.system}")
 
