@@ -38,6 +38,8 @@ class KeyPair:
     cert: x509.Certificate
     key_path: Path
     cert_path: Path
+    intermediates: tuple[x509.Certificate, ...] = ()
+    """The certificates after the first in ``cert.pem`` (its issuing CAs, nearest first)."""
 
 
 def _load_pair(key_path: Path, cert_path: Path, *, what: str, fix: str) -> KeyPair:
@@ -45,10 +47,16 @@ def _load_pair(key_path: Path, cert_path: Path, *, what: str, fix: str) -> KeyPa
         raise ConfigError(f"{what} not found at {key_path} / {cert_path}: {fix}")
     try:
         key = pki.load_private_key(key_path.read_bytes())
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        cert, *intermediates = x509.load_pem_x509_certificates(cert_path.read_bytes())
     except (ValueError, OSError) as exc:
         raise ConfigError(f"{what} at {key_path} cannot be read ({exc}): {fix}") from exc
-    return KeyPair(key=key, cert=cert, key_path=key_path, cert_path=cert_path)
+    return KeyPair(
+        key=key,
+        cert=cert,
+        key_path=key_path,
+        cert_path=cert_path,
+        intermediates=tuple(intermediates),
+    )
 
 
 def ca_paths(settings: Settings) -> tuple[Path, Path]:

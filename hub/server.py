@@ -9,13 +9,14 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
 import uvicorn
+from cryptography import x509
 
 from hub import config, home, logs, metrics
 from hub.audit.seal import Sealer
@@ -26,10 +27,17 @@ from hub.check import decision
 from hub.config import Settings
 from hub.db import Q, create_pool
 from hub.db.migrate import migrations
-from hub.errors import BrokerLost, ConfigError, HubError, ServiceUnavailable
+from hub.errors import (
+    BrokerLost,
+    CertificateRefused,
+    ConfigError,
+    HubError,
+    ServiceUnavailable,
+)
 from hub.http.app import HubState, create_app
 from hub.oversight import QueueWatch
 from hub.record import receipt
+from hub.registry import pki
 from hub.registry.registry_cache import RegistryCache
 from hub.registry.revocation import CrlWatch
 from hub.route.pipeline import Pipeline, utcnow
@@ -75,6 +83,21 @@ async def check_schema(settings: Settings) -> None:
         )
 
 
+def check_own_certificate(identity: home.KeyPair, trusted: Iterable[x509.Certificate]) -> None:
+    """The hub's certificate must chain to a CA the hub trusts: seals are checked against the
+    trusted CAs (``lienthong audit verify``), and a hub whose own seals fail would only be
+    found out when its records are needed."""
+    try:
+        pki.check_chain(identity.cert, intermediates=identity.intermediates, trusted=trusted)
+    except CertificateRefused as exc:
+        raise ConfigError(
+            f"the hub's certificate ({identity.cert.subject.rfc4514_string()}, "
+            f"{identity.cert_path}) does not chain to a CA the hub trusts ({exc.detail}): every "
+            "seal would fail `lienthong audit verify`. Trust the CA that issued it — "
+            "`lienthong ca trust ISSUER.pem`, an intermediate CA too"
+        ) from None
+
+
 async def run_hub(
     settings: Settings,
     options: ServeOptions,
@@ -103,6 +126,7 @@ async def run_hub(
         await channel.close()
         registry = RegistryCache(pool, settings.database_url, stale_crl=settings.stale_crl)
         await registry.start()
+        check_own_certificate(identity, registry.snapshot.trusted.values())
         publisher = await Publisher.open(
             connection,
             lambda out: registry.snapshot.inbox_for(
@@ -151,6 +175,7 @@ async def run_hub(
                     connection=connection,
                     secrets=box,
                     vxp_zone=auth.zone_named(settings.vxp_timezone),
+                    hub_intermediates=identity.intermediates,
                 )
             )
             server = _Server(

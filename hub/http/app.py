@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aio_pika.abc import AbstractRobustConnection
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
@@ -51,6 +52,8 @@ class HubState:
     """The zone the national SDK's clocks are read in (``LIENTHONG_VXP_TIMEZONE``)."""
     in_flight: dict[tuple[str, str], asyncio.Task[Recorded]] = field(default_factory=dict)
     """Gateway submissions being processed, by (agency, message_id)."""
+    hub_intermediates: tuple[x509.Certificate, ...] = ()
+    """The CAs between the hub's certificate and its root (served with it)."""
 
     def broker_connected(self) -> bool:
         return not self.connection.is_closed
@@ -113,7 +116,8 @@ def create_app(state: HubState) -> FastAPI:
         response_class=PlainTextResponse,
     )
     async def certificate() -> PlainTextResponse:
-        pem = state.pipeline.signer.cert.public_bytes(serialization.Encoding.PEM).decode()
+        chain = (state.pipeline.signer.cert, *state.hub_intermediates)
+        pem = "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in chain)
         return PlainTextResponse(pem, media_type="application/x-pem-file")
 
     return app

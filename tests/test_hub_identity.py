@@ -1,0 +1,94 @@
+"""The hub's own key and certificate (issue 19): a certificate issued by an intermediate CA
+comes with it in cert.pem and is served whole; a hub whose certificate does not chain to a CA
+it trusts refuses to start (its seals would all fail `lienthong audit verify`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from hub import home
+from hub.errors import ConfigError
+from hub.registry import issuing, pki, registry
+from hub.server import check_own_certificate
+from hub.session import open_session
+from tests.harness import running_hub
+
+
+def intermediate(
+    root_key: ec.EllipticCurvePrivateKey, root: x509.Certificate
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP384R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "lienthong issuing CA")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(root.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(root_key, hashes.SHA384())
+    )
+    return key, cert
+
+
+def test_a_hub_certificate_under_an_intermediate_chains_with_it(settings) -> None:
+    root_key, root = issuing.make_ca("lienthong root CA")
+    assert isinstance(root_key, ec.EllipticCurvePrivateKey)
+    inter_key, inter = intermediate(root_key, root)
+    key, cert = issuing.issue(inter_key, inter, issuing.IssueRequest(common_name="lienthong hub"))
+    home.write_private(settings.hub_key_path, pki.key_pem(key))
+    home.write_public(settings.hub_cert_path, (pki.pem(cert) + pki.pem(inter)).encode())
+    identity = home.load_hub_identity(settings)
+    assert identity.cert == cert and identity.intermediates == (inter,)
+    check_own_certificate(identity, [root])  # root trusted, intermediate carried
+    check_own_certificate(home.KeyPair(**{**_fields(identity), "intermediates": ()}), [inter])
+    with pytest.raises(ConfigError, match="does not chain to a CA the hub trusts"):
+        check_own_certificate(home.KeyPair(**{**_fields(identity), "intermediates": ()}), [root])
+
+
+def _fields(pair: home.KeyPair) -> dict[str, object]:
+    return {name: getattr(pair, name) for name in pair.__slots__}
+
+
+async def test_a_hub_whose_certificate_nobody_trusts_refuses_to_start(settings) -> None:
+    home.init_dev_ca(settings)  # the key is there, its CA not trusted
+    with pytest.raises(ConfigError, match="lienthong ca trust"):
+        async with running_hub(settings):
+            pass
+
+
+async def test_the_hub_serves_its_certificate_with_its_intermediates(settings) -> None:
+    root_key, root = issuing.make_ca("lienthong root CA")
+    assert isinstance(root_key, ec.EllipticCurvePrivateKey)
+    inter_key, inter = intermediate(root_key, root)
+    key, cert = issuing.issue(inter_key, inter, issuing.IssueRequest(common_name="lienthong hub"))
+    home.write_private(settings.hub_key_path, pki.key_pem(key))
+    home.write_public(settings.hub_cert_path, (pki.pem(cert) + pki.pem(inter)).encode())
+    async with open_session(settings) as session:
+        await registry.trust_ca(session.db, root, source="test")
+    async with running_hub(settings, http=True) as base, httpx.AsyncClient() as client:
+        served = (await client.get(f"{base}/api/v1/hub/certificate")).content
+    assert x509.load_pem_x509_certificates(served) == [cert, inter]
