@@ -84,17 +84,18 @@ async def check_schema(settings: Settings) -> None:
 
 
 def check_own_certificate(identity: home.KeyPair, trusted: Iterable[x509.Certificate]) -> None:
-    """The hub's certificate must chain to a CA the hub trusts: seals are checked against the
-    trusted CAs (``lienthong audit verify``), and a hub whose own seals fail would only be
-    found out when its records are needed."""
+    """The hub's certificate must chain to a CA the hub trusts as ``lienthong audit verify``
+    checks its seals — by the certificate a seal carries and the trusted CAs alone, so an
+    intermediate CA must be trusted itself — or its seals would fail, found out only when the
+    records are needed."""
     try:
-        pki.check_chain(identity.cert, intermediates=identity.intermediates, trusted=trusted)
+        pki.check_chain(identity.cert, trusted=trusted)
     except CertificateRefused as exc:
         raise ConfigError(
             f"the hub's certificate ({identity.cert.subject.rfc4514_string()}, "
             f"{identity.cert_path}) does not chain to a CA the hub trusts ({exc.detail}): every "
             "seal would fail `lienthong audit verify`. Trust the CA that issued it — "
-            "`lienthong ca trust ISSUER.pem`, an intermediate CA too"
+            "`lienthong ca trust ISSUER.pem`, the intermediate CA itself if there is one"
         ) from None
 
 

@@ -63,14 +63,10 @@ def test_a_hub_certificate_under_an_intermediate_chains_with_it(settings) -> Non
     home.write_public(settings.hub_cert_path, (pki.pem(cert) + pki.pem(inter)).encode())
     identity = home.load_hub_identity(settings)
     assert identity.cert == cert and identity.intermediates == (inter,)
-    check_own_certificate(identity, [root])  # root trusted, intermediate carried
-    check_own_certificate(home.KeyPair(**{**_fields(identity), "intermediates": ()}), [inter])
-    with pytest.raises(ConfigError, match="does not chain to a CA the hub trusts"):
-        check_own_certificate(home.KeyPair(**{**_fields(identity), "intermediates": ()}), [root])
-
-
-def _fields(pair: home.KeyPair) -> dict[str, object]:
-    return {name: getattr(pair, name) for name in pair.__slots__}
+    # seals carry the hub's certificate alone: the CA that issued it is the one to trust
+    check_own_certificate(identity, [inter])
+    with pytest.raises(ConfigError, match="the intermediate CA itself"):
+        check_own_certificate(identity, [root])
 
 
 async def test_a_hub_whose_certificate_nobody_trusts_refuses_to_start(settings) -> None:
@@ -88,7 +84,7 @@ async def test_the_hub_serves_its_certificate_with_its_intermediates(settings) -
     home.write_private(settings.hub_key_path, pki.key_pem(key))
     home.write_public(settings.hub_cert_path, (pki.pem(cert) + pki.pem(inter)).encode())
     async with open_session(settings) as session:
-        await registry.trust_ca(session.db, root, source="test")
+        await registry.trust_ca(session.db, inter, source="test")
     async with running_hub(settings, http=True) as base, httpx.AsyncClient() as client:
         served = (await client.get(f"{base}/api/v1/hub/certificate")).content
     assert x509.load_pem_x509_certificates(served) == [cert, inter]
