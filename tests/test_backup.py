@@ -80,6 +80,9 @@ async def test_a_backup_restores_into_a_fresh_database_and_the_hub_resumes(
         assert "restored the backup taken" in said
         verified = ok(restored_env, "audit", "verify")
         assert "intact:" in verified and "from a backup taken" in verified
+        report = json.loads(ok(restored_env, "audit", "verify", "--json"))
+        assert report["intact"] and report["findings"] == []
+        assert [r["backup_taken_at"] for r in report["restores"]] == [manifest["taken_at"]]
         query = "SELECT count(*) FROM package"
         assert await count(restored_env["LIENTHONG_DATABASE_URL"], query) == await count(
             settings.database_url, query

@@ -12,6 +12,10 @@ from hub.registry import revocation
 from tests.harness import lienthong
 
 
+def fingerprint_of(rows: list[dict[str, str]], organ: str) -> str | None:
+    return next((r["fingerprint"] for r in rows if r["organ_id"] == organ), None)
+
+
 def ok(env: dict[str, str], *args: str) -> str:
     ran = lienthong(env, *args)
     assert ran.returncode == 0, ran.stdout + ran.stderr
@@ -32,6 +36,11 @@ async def test_a_retired_certificate_stays_on_record_but_signs_and_alerts_no_mor
     assert len(fingerprint) == 64 and fingerprint in {c["fingerprint"] for c in everyone}
     assert "in use" in ok(env, "agency", "cert", "list", organ)
     assert organ in ok(env, "ca", "expiring", "--days", "100000")
+    expiring = json.loads(ok(env, "ca", "expiring", "--days", "100000", "--json"))
+    assert (
+        fingerprint_of(expiring, organ)
+        == json.loads(ok(env, "agency", "cert", "list", organ, "--json"))[0]["fingerprint"]
+    )
 
     refused = lienthong(env, "agency", "cert", "retire", fingerprint[:8])
     assert refused.returncode == 1 and "at least 16 hex digits" in refused.stderr
@@ -45,6 +54,10 @@ async def test_a_retired_certificate_stays_on_record_but_signs_and_alerts_no_mor
     [after] = json.loads(ok(env, "agency", "cert", "list", organ, "--json"))
     assert after["retired_at"] is not None and after["fingerprint"] == fingerprint
     assert organ not in ok(env, "ca", "expiring", "--days", "100000")
+    gone = json.loads(ok(env, "ca", "expiring", "--days", "100000", "--json"))
+    assert fingerprint_of(gone, organ) is None
+    crls = json.loads(ok(env, "ca", "crl", "status", "--json"))
+    assert crls and {c["state"] for c in crls} <= {"none", "fresh", "stale"}
 
     db = await asyncpg.connect(settings.database_url)
     try:

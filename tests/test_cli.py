@@ -365,3 +365,13 @@ async def test_errors_are_one_line_naming_their_cause(env, settings) -> None:
     unreachable = lienthong(gone, "system", "reset", "nobody", check=False)
     assert unreachable.returncode == 1 and "Traceback" not in unreachable.stderr
     assert unreachable.stderr.count("error:") == 1
+
+
+def test_operator_add_json(env) -> None:
+    lienthong(env, "migrate")
+    made = json.loads(
+        lienthong(env, "operator", "add", "ops.json", "--role", "admin", "--json").stdout
+    )
+    assert (
+        made["name"] == "ops.json" and made["role"] == "admin" and made["token"].startswith("lto_")
+    )

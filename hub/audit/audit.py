@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -285,8 +285,9 @@ def seal_record(row: Mapping[str, Any]) -> SealRecord:
     )
 
 
-async def verify(db: DB) -> AuditReport:
-    """Walk the whole log in one consistent snapshot."""
+async def verify(db: DB, *, walked: Callable[[int], None] = lambda _: None) -> AuditReport:
+    """Walk the whole log in one consistent snapshot; ``walked`` is told how many links have
+    been read, every few thousand."""
     async with db.transaction(isolation="repeatable_read", readonly=True):
         trusted = await trusted_cas(db)
         seals = [seal_record(r) for r in await db.fetch(Q.seals_all)]
@@ -297,7 +298,11 @@ async def verify(db: DB) -> AuditReport:
         }
         walks: dict[str, ChainWalk] = {}
         walk: ChainWalk | None = None
+        read = 0
         async for row in db.cursor(Q.events_walk, prefetch=2000):
+            read += 1
+            if read % 5000 == 0:
+                walked(read)
             name = row["chain"]
             if walk is None or walk.name != name:
                 walk = walks[name] = ChainWalk(name=name, sealed=committed.get(name, {}))

@@ -127,6 +127,7 @@ def serve_command(
 def operator_add(
     name: str,
     role: Annotated[str, typer.Option("--role", help="viewer or admin")] = "viewer",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Create an operator account and print its token (shown once)."""
     from hub.registry import operators
@@ -139,6 +140,11 @@ def operator_add(
             await db.close()
 
     made = run(work)
+    if as_json:
+        sys.stdout.write(
+            json.dumps({"name": made.name, "role": made.role, "token": made.token}) + "\n"
+        )
+        return
     out.print(f"operator {made.name} ({made.role}); token (shown once):")
     sys.stdout.write(made.token + "\n")
 

@@ -9,9 +9,9 @@ import typer
 
 from hub import home
 from hub.audit import audit, evidence, seal
-from hub.cli.console import err, out, read, run
+from hub.cli.console import JsonFlag, Steps, emit_json, err, fail, out, read, run
 from hub.config import Settings
-from hub.db import connect
+from hub.db import Q, connect
 from hub.errors import HubError
 from hub.record.receipt import HubSigner
 from hub.registry import pki
@@ -31,17 +31,38 @@ def _signer(settings: Settings) -> HubSigner:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(as_json: JsonFlag = False) -> None:
     """Walk every chain and seal; name the first broken link (exit 1 when one is found)."""
+    steps = Steps()
 
     async def work(settings: Settings) -> audit.AuditReport:
         db = await connect(settings.database_url)
         try:
-            return await audit.verify(db)
+            with steps.progress:
+                steps("walking the chains", int(await db.fetchval(Q.event_count)))
+                return await audit.verify(db, walked=steps.count)
         finally:
             await db.close()
 
     report = run(work)
+    if as_json:
+        emit_json(
+            {
+                "intact": report.ok,
+                "links": report.links,
+                "chains": report.chains,
+                "seals": report.seals,
+                "last_seal_at": report.last_seal_at,
+                "unchained": report.unchained,
+                "findings": [{"where": f.where, "what": f.what} for f in report.findings],
+                "restores": [
+                    {"restored_at": at, "backup_taken_at": taken} for at, taken in report.restores
+                ],
+            }
+        )
+        if not report.ok:
+            raise typer.Exit(1)
+        return
     summary = (
         f"{report.links} links in {report.chains} chains, {report.seals} seals"
         + (f" (last {report.last_seal_at[:19]}Z)" if report.last_seal_at else "")
@@ -93,10 +114,14 @@ def evidence_export(
 ) -> None:
     """Write everything about one document, with the chain links and seals that prove it."""
 
+    steps = Steps()
+
     async def work(settings: Settings) -> bytes:
         db = await connect(settings.database_url)
         try:
-            return await evidence.export(db, document_id, _signer(settings), sender=sender)
+            with steps.progress:
+                steps(f"collecting {document_id}: records, links, seals, signing the manifest")
+                return await evidence.export(db, document_id, _signer(settings), sender=sender)
         finally:
             await db.close()
 
@@ -104,7 +129,7 @@ def evidence_export(
     try:
         output.write_bytes(data)
     except OSError as exc:
-        raise HubError(f"cannot write {output}: {exc.strerror}") from exc
+        fail(f"cannot write {output}: {exc.strerror}")
     out.print(f"wrote {output} ({len(data)} bytes)")
 
 
@@ -112,14 +137,28 @@ def evidence_export(
 def evidence_verify(
     bundle: Annotated[Path, typer.Argument(help="the bundle (.zip)")],
     ca: Annotated[Path, typer.Option("--ca", help="the CA certificate(s) you trust (PEM)")],
+    as_json: JsonFlag = False,
 ) -> None:
     """Check a bundle offline: exit 0 when everything in it holds, 1 naming what does not."""
     try:
         trusted = pki.load_certificates(read(ca))
         report = evidence.verify(read(bundle), trusted)
     except HubError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        fail(str(exc))
+    if as_json:
+        emit_json(
+            {
+                "verified": report.ok,
+                "document_id": report.document_id,
+                "sender": report.sender,
+                "checked": report.checked,
+                "notes": report.notes,
+                "problems": report.problems,
+            }
+        )
+        if not report.ok:
+            raise typer.Exit(1)
+        return
     title = f"document {report.document_id} from {report.sender}"
     if report.ok:
         out.print(f"[green]verified:[/] {title}", highlight=False)

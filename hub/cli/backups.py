@@ -3,16 +3,13 @@ upgrades")."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from hub import backups, config
-from hub.cli.console import err, out, run
+from hub.cli.console import JsonFlag, Steps, emit_json, out, run
 
 
 def register(app: typer.Typer) -> None:
@@ -20,27 +17,12 @@ def register(app: typer.Typer) -> None:
     app.command("restore")(restore_command)
 
 
-class _Steps:
-    """Each step on stderr as it starts, with a spinner and the time taken."""
-
-    def __init__(self) -> None:
-        self.progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
-        )
-        self.task: TaskID | None = None
-
-    def __call__(self, what: str) -> None:
-        if self.task is not None:
-            self.progress.update(self.task, completed=1)
-        self.task = self.progress.add_task(what, total=1)
-
-
 def backup_command(
     folder: Annotated[Path, typer.Argument(help="a new folder for the backup (made 0700)")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the manifest as JSON")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Back up the database, LIENTHONG_HOME and RabbitMQ's definitions, with a manifest."""
-    steps = _Steps()
+    steps = Steps()
 
     async def work(settings: config.Settings) -> backups.Manifest:
         with steps.progress:
@@ -48,7 +30,7 @@ def backup_command(
 
     manifest = run(work)
     if as_json:
-        sys.stdout.write(json.dumps(manifest.as_json(), indent=2) + "\n")
+        emit_json(manifest.as_json())
         return
     out.print(
         f"backup in {folder}: schema {manifest.schema}, {manifest.packages} packages, "
@@ -66,7 +48,7 @@ def restore_command(
 ) -> None:
     """Restore a backup into an empty database and LIENTHONG_HOME (digests checked first),
     and record the restore on the hub's chain."""
-    steps = _Steps()
+    steps = Steps()
 
     async def work(settings: config.Settings) -> backups.Manifest:
         with steps.progress:

@@ -13,7 +13,7 @@ from cryptography import x509
 from rich.table import Table
 
 from hub import config, home
-from hub.cli.console import out, read, run, warn
+from hub.cli.console import JsonFlag, Steps, emit_json, out, read, run, warn
 from hub.db import Q, connect
 from hub.errors import CertificateRefused, Code
 from hub.registry import pki, registry, revocation
@@ -142,26 +142,31 @@ def crl_url(
 
 
 @crl_app.command("refresh")
-def crl_refresh() -> None:
+def crl_refresh(as_json: JsonFlag = False) -> None:
     """Fetch every configured distribution point now."""
     from hub.registry import revocation
+
+    steps = Steps()
 
     async def work(settings: config.Settings) -> list[revocation.Refreshed]:
         db = await connect(settings.database_url)
         try:
-            return await revocation.refresh(db)
+            with steps.progress:
+                return await revocation.refresh(db, step=lambda ca: steps(f"CRL of {ca}"))
         finally:
             await db.close()
 
     done = run(work)
-    for item in done:
+    if as_json:
+        emit_json([{"ca": i.ca, "url": i.url, "outcome": i.outcome} for i in done])
+    for item in [] if as_json else done:
         out.print(f"{item.ca}: {item.outcome} ({item.url})", highlight=False)
     if any(item.outcome.startswith("failed") for item in done):
         raise typer.Exit(1)
 
 
 @crl_app.command("status")
-def crl_status() -> None:
+def crl_status(as_json: JsonFlag = False) -> None:
     """Each trusted CA's latest CRL: when issued, when the next is due, stale or not."""
     from hub.registry import revocation
 
@@ -173,8 +178,26 @@ def crl_status() -> None:
             await db.close()
 
     now = pki.utcnow()
+    found = run(work)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "ca": c.ca,
+                    "fingerprint": c.fingerprint,
+                    "url": c.url,
+                    "this_update": c.this_update,
+                    "next_update": c.next_update,
+                    "state": "none"
+                    if c.this_update is None
+                    else ("stale" if c.stale(now) else "fresh"),
+                }
+                for c in found
+            ]
+        )
+        return
     table = Table("CA", "CRL issued", "next due", "state", "source")
-    for s in run(work):
+    for s in found:
         state = "no CRL" if s.this_update is None else ("STALE" if s.stale(now) else "fresh")
         table.add_row(
             s.ca,
@@ -189,8 +212,10 @@ def crl_status() -> None:
 @ca_app.command("expiring")
 def ca_expiring(
     days: Annotated[int, typer.Option("--days", help="within this many days")] = 30,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Agency certificates and trusted CAs that expire within --days (or have expired)."""
+    """Agency certificates and trusted CAs that expire within --days (or have expired);
+    retired certificates are left out."""
 
     async def work(settings: config.Settings) -> list[Any]:
         db = await connect(settings.database_url)
@@ -202,6 +227,20 @@ def ca_expiring(
             await db.close()
 
     rows = run(work)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "what": r["what"],
+                    "organ_id": r["owner"],
+                    "subject": r["subject"],
+                    "fingerprint": bytes(r["fingerprint"]).hex(),
+                    "not_after": r["not_after"],
+                }
+                for r in rows
+            ]
+        )
+        return
     if not rows:
         out.print(f"no certificate expires within {days} days")
         return

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from hub import config, logs
 from hub.errors import HubError
@@ -73,3 +84,37 @@ def read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise HubError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def emit_json(data: object) -> None:
+    """What a command reports, as JSON on stdout (times as ISO 8601)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+class Steps:
+    """Long work shown on stderr: each step as it starts, with a spinner and the time taken;
+    ``count`` for a step with a known number of items."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        self.task: TaskID | None = None
+
+    def __call__(self, what: str, total: int | None = None) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=self.progress.tasks[-1].total or 1)
+        self.task = self.progress.add_task(what, total=total or 1)
+
+    def count(self, done: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=done)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -183,11 +184,13 @@ class Refreshed:
     """``loaded``, ``unchanged`` or ``failed: why``."""
 
 
-async def refresh(db: DB) -> list[Refreshed]:
-    """Fetch every configured distribution point once; load what is newer."""
+async def refresh(db: DB, *, step: Callable[[str], None] = lambda _: None) -> list[Refreshed]:
+    """Fetch every configured distribution point once; load what is newer. ``step`` is told
+    each CA as its CRL is fetched."""
     done = []
     for source in await db.fetch(Q.trusted_ca_crl_sources):
         ca, url = source["subject"], source["crl_url"]
+        step(ca)
         try:
             data = await download(url)
             crl = parse(data)

@@ -66,3 +66,7 @@ ORDER BY seq;
 
 -- name: public_tables
 SELECT count(*) FROM pg_tables WHERE schemaname = 'public';
+
+-- name: event_count
+-- How many links the log holds (audit verify's progress bar; an estimate is enough).
+SELECT count(*) FROM event;
