@@ -8,7 +8,7 @@ import json
 import asyncpg
 
 from hub.db import Q
-from hub.registry import revocation
+from hub.registry import issuing, pki, revocation
 from tests.harness import lienthong
 
 
@@ -73,3 +73,34 @@ async def test_a_retired_certificate_stays_on_record_but_signs_and_alerts_no_mor
         assert all(labels[0] != organ for labels in metrics.CERT_EXPIRY.values)
     finally:
         await db.close()
+
+
+async def test_a_ca_untrusted_anchors_nothing_new_but_stays_on_record(
+    env, settings, tmp_path
+) -> None:
+    ok(env, "migrate")
+    ok(env, "ca", "init")
+    [dev] = json.loads(ok(env, "ca", "list", "--json"))
+    refused = lienthong(env, "ca", "untrust", dev["fingerprint_sha256"][:16])
+    assert refused.returncode == 1 and "issued the hub's own certificate" in refused.stderr
+
+    _, other = issuing.make_ca("another CA")
+    pem = tmp_path / "other.pem"
+    pem.write_text(pki.pem(other))
+    ok(env, "ca", "trust", str(pem))
+    fingerprint = pki.fingerprint(other).hex()
+    said = json.loads(ok(env, "ca", "untrust", fingerprint, "--json"))
+    assert said == {"subject": other.subject.rfc4514_string(), "untrusted_now": True}
+    listed = {c["fingerprint_sha256"]: c for c in json.loads(ok(env, "ca", "list", "--json"))}
+    assert (
+        listed[fingerprint]["untrusted_at"] is not None
+        and listed[dev["fingerprint_sha256"]]["untrusted_at"] is None
+    )
+    db = await asyncpg.connect(settings.database_url)
+    try:
+        anchors = {bytes(r["fingerprint"]).hex() for r in await db.fetch(Q.registry_trusted)}
+    finally:
+        await db.close()
+    assert fingerprint not in anchors and dev["fingerprint_sha256"] in anchors
+    assert "now trusted" in ok(env, "ca", "trust", str(pem))  # trusted again
+    assert json.loads(ok(env, "audit", "verify", "--json"))["intact"]

@@ -29,12 +29,13 @@ def register(app: typer.Typer) -> None:
 def ca_list(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """The CAs the hub trusts, with their SHA-256 fingerprints (compare them out of band)."""
+    """The CAs the hub trusts (and those untrusted since), with their SHA-256 fingerprints
+    (compare them out of band)."""
 
     async def work(settings: config.Settings) -> list[Any]:
         db = await connect(settings.database_url)
         try:
-            return list(await db.fetch(Q.trusted_ca_list))
+            return list(await db.fetch(Q.ca_list_all))
         finally:
             await db.close()
 
@@ -44,16 +45,45 @@ def ca_list(
             "subject": r["subject"],
             "not_after": r["not_after"].isoformat(),
             "source": r["source"],
+            "untrusted_at": r["untrusted_at"].isoformat() if r["untrusted_at"] else None,
         }
         for r in run(work)
     ]
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
         return
-    table = Table("subject", "SHA-256 fingerprint", "valid until", "source")
+    table = Table("subject", "SHA-256 fingerprint", "valid until", "source", "state")
     for r in rows:
-        table.add_row(r["subject"], r["fingerprint_sha256"], r["not_after"][:10], r["source"])
+        state = f"untrusted {r['untrusted_at'][:10]}" if r["untrusted_at"] else "trusted"
+        table.add_row(
+            r["subject"], r["fingerprint_sha256"], r["not_after"][:10], r["source"], state
+        )
     out.print(table)
+
+
+@ca_app.command("untrust")
+def ca_untrust(
+    fingerprint: Annotated[
+        str, typer.Argument(help="its SHA-256 fingerprint, or its first 16 or more hex digits")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Stop trusting a CA: what it issued is refused from now on (CERT_UNTRUSTED); it stays on
+    record, and `ca trust` trusts it again. Not the CA of the hub's own certificate."""
+
+    async def work(settings: config.Settings) -> tuple[str, bool]:
+        identity = home.load_hub_identity(settings)
+        db = await connect(settings.database_url)
+        try:
+            return await registry.untrust_ca(db, fingerprint, identity.cert)
+        finally:
+            await db.close()
+
+    subject, now = run(work)
+    if as_json:
+        emit_json({"subject": subject, "untrusted_now": now})
+        return
+    out.print(f"{subject}: {'no longer trusted' if now else 'was not trusted'}", highlight=False)
 
 
 @ca_app.command("init")

@@ -106,9 +106,51 @@ def issue_into_home(
     return key_path, cert_path, pem
 
 
-async def trusted_cas(db: DB) -> list[x509.Certificate]:
-    rows = await db.fetch(Q.trusted_ca_list)
+async def trusted_cas(db: DB, *, ever: bool = False) -> list[x509.Certificate]:
+    """The CAs trusted now; ``ever``: those untrusted since too (what the audit checks seals
+    by: a seal made while its CA was trusted stays good)."""
+    rows = await db.fetch(Q.ca_list_all if ever else Q.trusted_ca_list)
     return [x509.load_pem_x509_certificate(row["pem"].encode()) for row in rows]
+
+
+async def untrust_ca(db: DB, fingerprint: str, hub_cert: x509.Certificate) -> tuple[str, bool]:
+    """Stop trusting the CA whose fingerprint starts with ``fingerprint`` (16+ hex digits):
+    (its subject, whether it was untrusted now). Refused for the CA that issued the hub's own
+    certificate (the hub's seals would stop verifying)."""
+    prefix = fingerprint.strip().lower().replace(":", "")
+    if len(prefix) < 16 or any(c not in "0123456789abcdef" for c in prefix):
+        raise RegistryError(
+            f"{fingerprint!r} is not a CA fingerprint: give at least 16 hex digits of its "
+            "SHA-256 (lienthong ca list shows them)"
+        )
+    found = await db.fetch(Q.ca_by_prefix, prefix)
+    if len(found) != 1:
+        raise RegistryError(
+            f"no trusted CA has a fingerprint starting {prefix}"
+            if not found
+            else f"{len(found)} CAs start {prefix}: give more digits"
+        )
+    row = found[0]
+    ca = x509.load_pem_x509_certificate(row["pem"].encode())
+    try:
+        pki.check_chain(hub_cert, trusted=[ca])
+    except CertificateRefused:
+        pass
+    else:
+        raise RegistryError(
+            f"{row['subject']} issued the hub's own certificate: untrusted, the hub's seals "
+            "would stop verifying (put a new hub key in place first)"
+        )
+    async with db.transaction():
+        now = (await db.execute(Q.ca_untrust, bytes(row["fingerprint"]))).endswith(" 1")
+        if now:
+            await events.append(
+                db,
+                kind="ca_untrusted",
+                actor="operator",
+                payload={"subject": row["subject"], "fingerprint": bytes(row["fingerprint"]).hex()},
+            )
+    return row["subject"], now
 
 
 async def trust_ca(

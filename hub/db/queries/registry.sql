@@ -61,13 +61,29 @@ SELECT system_id, state FROM system WHERE http_token_hash = $1;
 SELECT EXISTS (SELECT 1 FROM agency WHERE organ_id = $2 AND system_id = $1);
 
 -- name: trusted_ca_list
-SELECT fingerprint, subject, not_after, pem, source FROM trusted_ca ORDER BY added_at;
+-- The CAs the hub trusts now (not those untrusted since).
+SELECT fingerprint, subject, not_after, pem, source FROM trusted_ca
+WHERE untrusted_at IS NULL ORDER BY added_at;
+
+-- name: ca_list_all
+-- Every CA ever trusted, with when it was untrusted (NULL: trusted).
+SELECT fingerprint, subject, not_after, pem, source, untrusted_at FROM trusted_ca
+ORDER BY added_at;
 
 -- name: trusted_ca_insert
+-- A new CA, or one untrusted earlier trusted again; no row when it is trusted already.
 INSERT INTO trusted_ca (fingerprint, subject, not_before, not_after, pem, source)
 VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (fingerprint) DO NOTHING
+ON CONFLICT (fingerprint) DO UPDATE SET untrusted_at = NULL
+    WHERE trusted_ca.untrusted_at IS NOT NULL
 RETURNING fingerprint;
+
+-- name: ca_by_prefix
+SELECT fingerprint, subject, pem, untrusted_at FROM trusted_ca
+WHERE encode(fingerprint, 'hex') LIKE $1 || '%';
+
+-- name: ca_untrust
+UPDATE trusted_ca SET untrusted_at = now() WHERE fingerprint = $1 AND untrusted_at IS NULL;
 
 -- name: certificate_owner
 SELECT organ_id FROM agency_certificate WHERE fingerprint = $1;
@@ -139,7 +155,8 @@ SELECT this_update FROM crl WHERE ca_fingerprint = $1 ORDER BY this_update DESC 
 UPDATE trusted_ca SET crl_url = $2 WHERE fingerprint = $1;
 
 -- name: trusted_ca_crl_sources
-SELECT fingerprint, subject, crl_url FROM trusted_ca WHERE crl_url IS NOT NULL ORDER BY subject;
+SELECT fingerprint, subject, crl_url FROM trusted_ca
+WHERE crl_url IS NOT NULL AND untrusted_at IS NULL ORDER BY subject;
 
 -- name: crl_status
 -- Each trusted CA with its latest CRL, if any.
@@ -148,6 +165,7 @@ FROM trusted_ca t
 LEFT JOIN LATERAL (SELECT this_update, next_update, loaded_at FROM crl
                    WHERE crl.ca_fingerprint = t.fingerprint
                    ORDER BY this_update DESC LIMIT 1) c ON true
+WHERE t.untrusted_at IS NULL
 ORDER BY t.subject;
 
 -- name: certificates_expiring
@@ -155,13 +173,14 @@ ORDER BY t.subject;
 SELECT 'agency' AS what, organ_id AS owner, subject, fingerprint, not_after
 FROM agency_certificate WHERE not_after < $1 AND retired_at IS NULL
 UNION ALL
-SELECT 'ca', NULL, subject, fingerprint, not_after FROM trusted_ca WHERE not_after < $1
+SELECT 'ca', NULL, subject, fingerprint, not_after FROM trusted_ca
+WHERE not_after < $1 AND untrusted_at IS NULL
 ORDER BY not_after;
 
 -- name: certificate_expiries
 SELECT organ_id, fingerprint, not_after FROM agency_certificate WHERE retired_at IS NULL
 UNION ALL
-SELECT 'ca', fingerprint, not_after FROM trusted_ca;
+SELECT 'ca', fingerprint, not_after FROM trusted_ca WHERE untrusted_at IS NULL;
 
 -- name: vxp_plaintext_secrets
 SELECT system_id, vxp_secret FROM system WHERE vxp_secret IS NOT NULL;

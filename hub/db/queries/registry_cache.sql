@@ -40,10 +40,11 @@ SELECT fingerprint, organ_id, ca_fingerprint, serial, not_before, not_after FROM
 WHERE fingerprint = ANY($1::bytea[]) AND retired_at IS NULL;
 
 -- name: registry_trusted
-SELECT fingerprint, pem FROM trusted_ca;
+SELECT fingerprint, pem FROM trusted_ca WHERE untrusted_at IS NULL;
 
 -- name: registry_trusted_by_fingerprint
-SELECT fingerprint, pem FROM trusted_ca WHERE fingerprint = ANY($1::bytea[]);
+SELECT fingerprint, pem FROM trusted_ca
+WHERE fingerprint = ANY($1::bytea[]) AND untrusted_at IS NULL;
 
 -- name: registry_revoked
 SELECT ca_fingerprint, serial FROM revoked_certificate;
