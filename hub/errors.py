@@ -69,6 +69,10 @@ class EvidenceError(HubError):
     """An evidence bundle cannot be made (unknown document, nothing sealed)."""
 
 
+class RetentionError(HubError):
+    """A package's bytes could not be archived as recorded (written, read back, digest)."""
+
+
 class BackupError(HubError):
     """A backup cannot be taken, or restored (a tool failed, a file does not match, the target
     is not empty)."""

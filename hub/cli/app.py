@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from hub import __version__, config, logs
-from hub.cli import agencies, audit, backups, ca, directory
+from hub.cli import agencies, audit, backups, ca, directory, retention
 from hub.cli.console import err, out, run
 from hub.db import connect
 from hub.db.migrate import migrate as run_migrations
@@ -44,6 +44,7 @@ def build() -> typer.Typer:
     agency_app = agencies.register(app)
     audit.register(app)
     backups.register(app)
+    retention.register(app)
     ca.register(app)
     directory.register(app, agency_app)
     return app

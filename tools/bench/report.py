@@ -80,6 +80,11 @@ def show(result: dict[str, Any], console: Console) -> None:
         f"≥ {TARGETS['small_1']:.0f}",
     )
     row("  delivered/s", f"{small['delivered_per_s']:.0f}")
+    if "database_bytes_per_document" in small:
+        row(
+            "  PostgreSQL growth per document (KB; disk sizing)",
+            f"{small['database_bytes_per_document'] / 1024:.1f}",
+        )
     cpu_rows(row, small, result["machine"]["cpus"])
     latency = result["latency_at_half"]
     row(

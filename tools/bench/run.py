@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from cryptography import x509
 from rich.console import Console
 from rich.progress import Progress
@@ -194,13 +195,17 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
 
             small_work = make(options.small, 1, small, "small packages")
             size_small = statistics.mean(len(b) for _, _, b in small_work[:50])
+            disk_before = await database_bytes(isolated.database_url)
             run_small = await drive("small, 1 recipient, full speed", small_work, 1)
+            disk_after = await database_bytes(isolated.database_url)
             result["small_1"] = {
                 **rates(run_small, 1),
                 **cpu_figures(run_small),
                 "count": options.small,
                 "package_bytes": size_small,
                 "rejected": run_small.rejected,
+                # PostgreSQL's growth per document: package, receipt, deliveries, links, indexes
+                "database_bytes_per_document": (disk_after - disk_before) / options.small,
             }
             target = max(1.0, result["small_1"]["accepted_per_s"] / 2)
             latency_work = make(int(target * options.latency_seconds), 1, small, "latency packages")
@@ -287,6 +292,15 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
     )
     result["national"] = await national_phase(settings, options.national, options.output, console)
     return result
+
+
+async def database_bytes(url: str) -> int:
+    """The database's size on disk (pg_database_size: tables, indexes, TOAST; not the WAL)."""
+    db = await asyncpg.connect(url)
+    try:
+        return int(await db.fetchval("SELECT pg_database_size(current_database())"))
+    finally:
+        await db.close()
 
 
 def stop_hub(hub: subprocess.Popen[bytes]) -> None:

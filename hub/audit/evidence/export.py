@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import zipfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -44,6 +45,27 @@ async def _find_document(db: DB, document_id: str, sender: str | None) -> Mappin
     return document
 
 
+def package_bytes(p: Mapping[str, Any]) -> tuple[bytes | None, str | None]:
+    """A package's bytes for the bundle, or why the hub no longer holds them: kept in the
+    database, read back from the retention archive (checked against the digest), or not
+    kept."""
+    if p["body"] is not None:
+        return bytes(p["body"]), None
+    digest = bytes(p["digest"])
+    archived = p["body_archive"]
+    if archived:
+        try:
+            data = Path(archived).read_bytes()
+        except OSError as exc:
+            return None, f"archived to {archived}, which cannot be read now ({exc.strerror})"
+        if chain.sha256(data) == digest:
+            return data, None
+        return None, f"archived to {archived}, which no longer holds the recorded bytes"
+    if p["body_dropped_at"] is not None:
+        return None, f"dropped by retention on {p['body_dropped_at']:%Y-%m-%d}"
+    return None, "a rejected package over 1 MiB: only its digest was kept"
+
+
 async def export(
     db: DB, document_id: str, signer: HubSigner, *, sender: str | None = None
 ) -> bytes:
@@ -65,14 +87,17 @@ async def export(
     certificates: dict[bytes, x509.Certificate] = {hub_fp: signer.cert}
     listed = []
     for n, p in enumerate(packages, start=1):
-        name = f"packages/{n:02d}-{p['kind']}-{p['outcome']}.edxml"
-        files[name] = bytes(p["body"])
+        data, not_kept = package_bytes(p)
+        name = f"packages/{n:02d}-{p['kind']}-{p['outcome']}.edxml" if data is not None else None
+        if name is not None and data is not None:
+            files[name] = data
         receipt_name = f"receipts/{n:02d}.xml"
         if p["receipt"] is not None:
             files[receipt_name] = bytes(p["receipt"])
         listed.append(
             {
                 "file": name,
+                **({"not_kept": not_kept, "sha256": bytes(p["digest"]).hex()} if not_kept else {}),
                 "receipt": receipt_name if p["receipt"] is not None else None,
                 "package": p["id"],
                 "kind": p["kind"],

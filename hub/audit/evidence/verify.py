@@ -261,39 +261,33 @@ def _check_documents(
         if link.kind in ("accepted", "rejected") and "package" in link.payload
     }
     for item in summary.get("packages") or []:
-        name = str(item.get("file"))
-        data = files.get(name)
         link = outcomes.get(int(item.get("package", -1)))
-        if data is None:
-            report.problems.append(f"{name}: missing from the bundle")
-            continue
-        if link is None:
-            report.problems.append(f"{name}: no verified chain link records its outcome")
-            continue
-        where = f"chain {link.chain} link {link.seq}"
-        if chain.sha256(data).hex() != link.payload.get("digest"):
-            report.problems.append(f"{name}: its SHA-256 is not the one recorded in {where}")
-            continue
-        if item.get("outcome") == "accepted" and link.payload.get("assurance") == TRANSPORT:
-            report.checked.append(
-                f"{name}: recorded in {where}; accepted unsigned (assurance transport: on the "
-                f"authority of system {item.get('submitter')}'s authentication), so there is no "
-                "signature to verify"
+        if item.get("file") is None and item.get("not_kept"):
+            name = f"package {item.get('package')}"
+            if link is None:
+                report.problems.append(f"{name}: no verified chain link records its outcome")
+                continue
+            where = f"chain {link.chain} link {link.seq}"
+            if item.get("sha256") != link.payload.get("digest"):
+                report.problems.append(f"{name}: its SHA-256 is not the one recorded in {where}")
+                continue
+            report.notes.append(
+                f"{name} ({item.get('outcome')}): its bytes are not in the bundle — "
+                f"{item.get('not_kept')}; its SHA-256 {item.get('sha256')} is recorded in {where}"
+                ": bytes from elsewhere can be checked against it"
             )
-        elif item.get("outcome") == "accepted":
-            signer = _signed_by(data, name, report)
-            if signer is not None:
-                try:
-                    pki.check_chain(signer, trusted=trusted)
-                    anchor = "from a CA you trust"
-                except CertificateRefused:
-                    anchor = "its CA is not in the CA file given, so not checked further"
-                    report.notes.append(
-                        f"{name}: signer {signer.subject.rfc4514_string()}: {anchor}"
-                    )
-                report.checked.append(f"{name}: recorded in {where}, signature verifies ({anchor})")
         else:
-            report.checked.append(f"{name}: recorded as rejected ({item.get('code')}) in {where}")
+            name = str(item.get("file"))
+            data = files.get(name)
+            if data is None:
+                report.problems.append(f"{name}: missing from the bundle")
+                continue
+            if link is None:
+                report.problems.append(f"{name}: no verified chain link records its outcome")
+                continue
+            where = f"chain {link.chain} link {link.seq}"
+            if not _check_package(item, name, data, link, where, trusted, report):
+                continue
         receipt_name = item.get("receipt")
         if receipt_name is None:
             continue
@@ -316,6 +310,40 @@ def _check_documents(
                 )
                 continue
             report.checked.append(f"{receipt_name}: the hub's signature verifies")
+
+
+def _check_package(
+    item: Mapping[str, Any],
+    name: str,
+    data: bytes,
+    link: chain.Link,
+    where: str,
+    trusted: Sequence[x509.Certificate],
+    report: BundleReport,
+) -> bool:
+    """A package in the bundle against its outcome's link: digest, then signature."""
+    if chain.sha256(data).hex() != link.payload.get("digest"):
+        report.problems.append(f"{name}: its SHA-256 is not the one recorded in {where}")
+        return False
+    if item.get("outcome") == "accepted" and link.payload.get("assurance") == TRANSPORT:
+        report.checked.append(
+            f"{name}: recorded in {where}; accepted unsigned (assurance transport: on the "
+            f"authority of system {item.get('submitter')}'s authentication), so there is no "
+            "signature to verify"
+        )
+    elif item.get("outcome") == "accepted":
+        signer = _signed_by(data, name, report)
+        if signer is not None:
+            try:
+                pki.check_chain(signer, trusted=trusted)
+                anchor = "from a CA you trust"
+            except CertificateRefused:
+                anchor = "its CA is not in the CA file given, so not checked further"
+                report.notes.append(f"{name}: signer {signer.subject.rfc4514_string()}: {anchor}")
+            report.checked.append(f"{name}: recorded in {where}, signature verifies ({anchor})")
+    else:
+        report.checked.append(f"{name}: recorded as rejected ({item.get('code')}) in {where}")
+    return True
 
 
 def verify(data: bytes, trusted: Sequence[x509.Certificate]) -> BundleReport:

@@ -38,6 +38,7 @@ ORDER BY seq LIMIT 1;
 -- Every package linked to the document (document, updates, revocation, statuses), with its
 -- receipt and the signer's registered certificate.
 SELECT p.id, p.kind, p.message_id, p.submitter, p.outcome, p.code, p.detail, p.body,
+       p.digest, p.body_dropped_at, p.body_archive,
        p.channel, p.signer IS NOT NULL AS signed, r.xml AS receipt, c.pem AS signer_pem
 FROM package p
 LEFT JOIN receipt r ON r.package_id = p.id
