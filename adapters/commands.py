@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 import typer
@@ -44,11 +44,11 @@ def endpoint_config(organ_id: str, credentials: Path | None, **options: object) 
             "(the JSON that `lienthong agency add --json` printed)"
         )
     ca = home.ca_paths(settings)[1]
-    vhost = "" if settings.amqp.vhost == "/" else settings.amqp.vhost
+    parts = urlsplit(settings.amqp.url)  # its scheme (amqps), host, port and vhost
+    broker = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
     return EndpointConfig.from_credentials(
         path,
-        host=settings.amqp.host,
-        vhost=vhost,
+        broker=broker,
         state_dir=settings.home / "sdk",
         trusted_ca_paths=(ca,) if ca.exists() else (),
         **options,  # type: ignore[arg-type]
