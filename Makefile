@@ -10,7 +10,7 @@ ARGS   ?=
 # what scripts/database-access.sh wrote for this machine (a PostgreSQL this set-up installed)
 WITH   := bash scripts/with-setup-env.sh
 
-.PHONY: demo test lint typecheck pytest services system-packages migrate serve bench clean help
+.PHONY: demo test lint typecheck pytest services system-packages migrate serve bench dist clean help
 
 help:
 	@echo "make demo   — start services, set up the development CA and two agencies, run the demo"
@@ -52,6 +52,10 @@ pytest: $(STAMP) services system-packages
 	$(WITH) $(BIN)/pytest $(ARGS)
 
 test: lint typecheck pytest
+
+dist: $(STAMP)
+	$(BIN)/python -m pip wheel . --no-deps -w dist --quiet
+	@ls dist/*.whl
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
