@@ -41,13 +41,14 @@ class HubProcess:
                 start_new_session=True,
             )
 
-    async def started(self, timeout: float = 30) -> None:
-        """Wait until the hub says it started (before a drill touches the services)."""
+    async def started(self, timeout: float = 30, *, processes: int = 1) -> None:
+        """Wait until the hub says it started (before a drill touches the services); with
+        ``processes``, until that many of its worker processes have."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
             text = self.log.read_text(errors="replace") if self.log.exists() else ""
-            if text.count('"hub_started"') >= self.starts:
+            if text.count('"hub_started"') >= self.starts * processes:
                 return
             assert self.process is not None
             if self.process.poll() is not None:

@@ -160,8 +160,8 @@ async def test_several_hub_processes_share_the_work_without_double_delivery(
     ]
     for hub in hubs:
         hub.start()
-    for hub in hubs:
-        await hub.started()
+    await hubs[0].started(processes=2)  # both of hub-a's processes consume before the stream
+    await hubs[1].started()
     try:
         await stream.run()
         got = await collect(
