@@ -41,7 +41,8 @@ from hub.registry import pki
 from hub.registry.registry_cache import RegistryCache
 from hub.registry.revocation import CrlWatch
 from hub.route.pipeline import Pipeline, utcnow
-from hub.route.worker import OverdueWatch, Sweeper, Triage, Workers
+from hub.route.triage import Triage
+from hub.route.worker import OverdueWatch, Sweeper, Workers
 from hub.vxp import auth
 from hub.vxp.secrets import SecretBox, seal_plaintext
 
@@ -121,8 +122,8 @@ async def run_hub(
     lost = asyncio.Event()
     connection.close_callbacks.add(lambda *_: lost.set())
     try:
+        await topology.declare_core(connection)
         channel = await connection.channel()
-        await topology.declare_core(channel)
         await topology.declare_work(channel)
         await channel.close()
         registry = RegistryCache(pool, settings.database_url, stale_crl=settings.stale_crl)

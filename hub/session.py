@@ -31,8 +31,8 @@ async def open_session(settings: Settings) -> AsyncIterator[Session]:
             await management.overview()  # fail early, with a clear message
             connection = await topology.connect(settings.amqp.url, name="lienthong-cli")
             try:
+                await topology.declare_core(connection)
                 channel = await connection.channel()
-                await topology.declare_core(channel)
                 yield Session(settings=settings, db=db, management=management, channel=channel)
             finally:
                 await connection.close()

@@ -7,10 +7,14 @@ import re
 SUBMIT_EXCHANGE = "lienthong.submit"
 DELIVER_EXCHANGE = "lienthong.deliver"
 INGRESS_QUEUE = "lienthong.ingress"
+URGENT_INGRESS_QUEUE = "lienthong.ingress.urgent"
+"""Contract, version 2: routing keys ``edoc.urgent`` and ``status.urgent``."""
 DEAD_QUEUE = "lienthong.dead"
 
 EDOC_KEY = "edoc"
 STATUS_KEY = "status"
+EDOC_URGENT_KEY = "edoc.urgent"
+STATUS_URGENT_KEY = "status.urgent"
 
 
 def inbox(organ_id: str) -> str:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import aio_pika
+import aiormq
+import structlog
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from pamqp.common import FieldTable
 
 from hub.broker import names
 from hub.errors import ServiceUnavailable
+
+log = structlog.get_logger(__name__)
 
 QUORUM: FieldTable = {"x-queue-type": "quorum"}
 
@@ -39,19 +43,58 @@ async def connect(
         ) from exc
 
 
-async def declare_core(channel: AbstractChannel) -> None:
-    submit = await channel.declare_exchange(
-        names.SUBMIT_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True
+ORDERED_INGRESS_ARGUMENTS: FieldTable = {
+    **INGRESS_ARGUMENTS,
+    # One hub process at a time reads ingress, in the order the broker holds it, so that one
+    # submitter's statuses are applied in the order sent (hub.route.triage).
+    "x-single-active-consumer": True,
+}
+
+
+async def declare_core(connection: AbstractRobustConnection) -> None:
+    """The contract's exchanges and queues: submit, deliver, the dead letters, and the two
+    ingress queues (version 2: ``lienthong.ingress.urgent`` for ``edoc.urgent`` and
+    ``status.urgent``)."""
+    channel = await connection.channel()
+    try:
+        await channel.declare_exchange(
+            names.SUBMIT_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True
+        )
+        await channel.declare_exchange(
+            names.DELIVER_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True
+        )
+        await channel.declare_queue(names.DEAD_QUEUE, durable=True, arguments=QUORUM)
+    finally:
+        await channel.close()
+    await _declare_ingress(connection, names.INGRESS_QUEUE, (names.EDOC_KEY, names.STATUS_KEY))
+    await _declare_ingress(
+        connection,
+        names.URGENT_INGRESS_QUEUE,
+        (names.EDOC_URGENT_KEY, names.STATUS_URGENT_KEY),
     )
-    await channel.declare_exchange(
-        names.DELIVER_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True
-    )
-    await channel.declare_queue(names.DEAD_QUEUE, durable=True, arguments=QUORUM)
-    ingress = await channel.declare_queue(
-        names.INGRESS_QUEUE, durable=True, arguments=INGRESS_ARGUMENTS
-    )
-    await ingress.bind(submit, names.EDOC_KEY)
-    await ingress.bind(submit, names.STATUS_KEY)
+
+
+async def _declare_ingress(
+    connection: AbstractRobustConnection, name: str, keys: tuple[str, ...]
+) -> None:
+    channel = await connection.channel()
+    try:
+        try:
+            queue = await channel.declare_queue(
+                name, durable=True, arguments=ORDERED_INGRESS_ARGUMENTS
+            )
+        except aiormq.exceptions.ChannelPreconditionFailed:
+            # declared by an earlier version without single-active-consumer: a queue's
+            # arguments cannot change while it exists (docs/OPERATIONS.md says how to recreate
+            # it); until then statuses keep their order within one hub process only
+            log.warning("ingress_without_single_active_consumer", queue=name)
+            channel = await connection.channel()
+            queue = await channel.declare_queue(name, passive=True)
+        submit = await channel.get_exchange(names.SUBMIT_EXCHANGE, ensure=False)
+        for key in keys:
+            await queue.bind(submit, key)
+    finally:
+        await channel.close()
 
 
 WORK_ARGUMENTS: FieldTable = {

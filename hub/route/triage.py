@@ -1,0 +1,140 @@
+"""Triage: what the hub takes off its ingress queues.
+
+``lienthong.ingress.urgent`` (routing keys ``edoc.urgent``, ``status.urgent``) is read before
+``lienthong.ingress`` (``edoc``, ``status``). Both are single-active-consumer queues: one hub
+process at a time reads them, in the order the broker holds them — another takes over when it
+goes — so that what one submitter sent is taken in the order it was sent, whichever hub
+processes and machines run. Documents are moved into the urgent or the ordinary work lane,
+where every hub process takes them. Statuses are handled right here, one submitter's one after
+the other (its 01 before its 03 before its 05), concurrently across submitters: a status moved
+into a lane could be taken by two processes at once and applied out of order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+
+from hub import broker
+from hub.broker import names
+from hub.check.schema import Kind
+from hub.route.handling import Handler, KeyedLocks
+from hub.route.lanes import admit, channel_closed, dead_letter
+from hub.route.pipeline import Pipeline
+from hub.route.urgency import lane_of
+
+log = structlog.get_logger(__name__)
+
+
+def kind_of(routing_key: str) -> str | None:
+    """``edoc`` or ``status`` from a submission's routing key (``…urgent`` too); else None."""
+    kind = routing_key.removesuffix(".urgent")
+    return kind if kind in (Kind.EDOC.value, Kind.STATUS.value) else None
+
+
+class Triage:
+    """Takes submissions off the ingress queues (see the module)."""
+
+    def __init__(
+        self, connection: AbstractRobustConnection, pipeline: Pipeline, *, in_flight: int = 256
+    ) -> None:
+        self._connection = connection
+        self._pipeline = pipeline
+        self._in_flight = in_flight
+        self._locks = KeyedLocks()
+        self._handler = Handler(connection, pipeline)
+
+    async def run(self) -> None:
+        channel = await self._connection.channel(publisher_confirms=True)
+        await channel.set_qos(prefetch_count=self._in_flight)
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            # prefetch bounds how many are in flight; each moves on its own, except that one
+            # submitter's statuses wait for each other (the lock is taken here, in arrival order)
+            task = asyncio.create_task(self._move(channel, message))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        # if the connection is lost, the hub restarts its broker side (hub.server.keep_serving)
+        for queue_name in (names.URGENT_INGRESS_QUEUE, names.INGRESS_QUEUE):
+            queue = await channel.get_queue(queue_name, ensure=False)
+            await queue.consume(on_message)
+        await asyncio.Future()
+
+    async def _move(self, channel: AbstractChannel, message: AbstractIncomingMessage) -> None:
+        self._pipeline.triage_started()
+        try:
+            await self._move_one(channel, message)
+        finally:
+            self._pipeline.triage_done()
+
+    async def _move_one(self, channel: AbstractChannel, message: AbstractIncomingMessage) -> None:
+        try:
+            if not message.user_id:
+                log.warning(
+                    "submission_without_user_id",
+                    message_id=message.message_id,
+                    routing_key=message.routing_key,
+                    size=len(message.body),
+                )
+                await dead_letter(
+                    channel,
+                    message,
+                    "no user_id: the submission does not say which agency published it, so no "
+                    "receipt can be sent; publish with user_id set to your RabbitMQ user",
+                    {},
+                )
+                await message.ack()
+                return
+            kind = kind_of(message.routing_key or "")
+            if kind is None:
+                await dead_letter(
+                    channel,
+                    message,
+                    f"unknown routing key {(message.routing_key or '')[:64]!r}: use edoc or "
+                    "status (edoc.urgent, status.urgent for hỏa tốc)",
+                    {},
+                )
+                await message.ack()
+                return
+            # Only what the broker checked (user_id, routing key) names the submitter and kind;
+            # the publisher's own headers are not carried into the hub.
+            if kind == Kind.STATUS.value:
+                await self._status(message, message.user_id)
+                return
+            await admit(
+                channel,
+                message,
+                self._pipeline.stamper,
+                submitter=message.user_id,
+                kind=kind,
+                urgent_documents=self._pipeline.registry.urgent_documents,
+            )
+            await message.ack()
+        except broker.TRANSIENT as exc:
+            log.warning("triage_broker_error", message_id=message.message_id, error=repr(exc))
+            if not channel_closed(message):
+                # publishing failed while this channel lives: hand it back to be delivered again
+                with contextlib.suppress(*broker.TRANSIENT):
+                    await asyncio.sleep(0.5)
+                    await message.nack(requeue=True)
+
+    async def _status(self, message: AbstractIncomingMessage, submitter: str) -> None:
+        """A status, after the earlier ones of its submitter; acknowledged once handled."""
+        lane = lane_of(message.body, Kind.STATUS.value, self._pipeline.registry.urgent_documents)
+        ours = self._pipeline.stamper.stamp(
+            message_id=message.message_id or "",
+            submitter=submitter,
+            kind=Kind.STATUS.value,
+            size=len(message.body),
+        )
+        async with self._locks.hold(submitter):
+            if channel_closed(message):
+                return  # the broker delivers it again, in order, to whoever reads ingress
+            await self._handler.handle(
+                message, submitter=submitter, kind=Kind.STATUS.value, lane=lane, ours=ours
+            )
