@@ -375,3 +375,16 @@ def test_operator_add_json(env) -> None:
     assert (
         made["name"] == "ops.json" and made["role"] == "admin" and made["token"].startswith("lto_")
     )
+
+
+def test_commands_that_report_say_it_in_json(env, tmp_path: Path) -> None:
+    migrated = json.loads(lienthong(env, "migrate", "--json").stdout)
+    assert migrated["schema_version"] >= 11 and migrated["applied"] == []
+    lienthong(env, "ca", "init")
+    _, other = issuing.make_ca("CA for JSON")
+    pem = tmp_path / "ca.pem"
+    pem.write_text(pki.pem(other))
+    [trusted] = json.loads(lienthong(env, "ca", "trust", str(pem), "--json").stdout)
+    assert trusted["trusted_now"] and trusted["fingerprint_sha256"] == pki.fingerprint(other).hex()
+    sealed = json.loads(lienthong(env, "audit", "seal", "--json").stdout)
+    assert sealed is None or sealed["seal"] >= 1

@@ -186,6 +186,7 @@ def agency_resume(organ_id: str) -> None:
 def agency_cert_add(
     organ_id: str,
     pem: Annotated[Path, typer.Argument(help="the certificate (PEM), intermediates after it")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Register another signing certificate for an agency (a renewal)."""
 
@@ -200,6 +201,20 @@ def agency_cert_add(
 
     registered, warnings = run(work)
     warn(warnings)
+    if as_json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "organ_id": organ_id,
+                    "subject": registered.subject,
+                    "key_type": registered.key_type,
+                    "not_after": registered.not_after,
+                    "fingerprint": registered.fingerprint,
+                }
+            )
+            + "\n"
+        )
+        return
     out.print(
         f"registered certificate {registered.subject} ({registered.key_type}, until "
         f"{registered.not_after[:10]}) for {organ_id}; fingerprint {registered.fingerprint}",

@@ -84,25 +84,37 @@ def root(
             raise typer.Exit(1) from None
 
 
-def migrate_command() -> None:
+def migrate_command(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
     """Create the database if missing and apply the schema migrations (idempotent)."""
 
-    async def work(settings: config.Settings) -> None:
+    async def work(settings: config.Settings) -> dict[str, object]:
         report = await run_migrations(settings.database_url)
-        if report.created_database:
-            out.print(f"created database {report.database}")
-        if report.applied:
-            out.print(f"applied {', '.join(report.applied)}")
-        out.print(f"database {report.database} is at schema version {report.current_version}")
         db = await connect(settings.database_url)
         try:
             sealed = await seal_plaintext(db, SecretBox.of(settings))
         finally:
             await db.close()
-        if sealed:
-            out.print(f"sealed {sealed} national-SDK secrets stored in the clear")
+        return {
+            "database": report.database,
+            "created_database": report.created_database,
+            "applied": list(report.applied),
+            "schema_version": report.current_version,
+            "sealed_vxp_secrets": sealed,
+        }
 
-    run(work)
+    done = run(work)
+    if as_json:
+        sys.stdout.write(json.dumps(done) + "\n")
+        return
+    if done["created_database"]:
+        out.print(f"created database {done['database']}")
+    if done["applied"]:
+        out.print(f"applied {', '.join(map(str, done['applied']))}")  # type: ignore[call-overload]
+    out.print(f"database {done['database']} is at schema version {done['schema_version']}")
+    if done["sealed_vxp_secrets"]:
+        out.print(f"sealed {done['sealed_vxp_secrets']} national-SDK secrets stored in the clear")
 
 
 def serve_command(

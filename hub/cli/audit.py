@@ -87,7 +87,7 @@ def audit_verify(as_json: JsonFlag = False) -> None:
 
 
 @audit_app.command("seal")
-def audit_seal() -> None:
+def audit_seal(as_json: JsonFlag = False) -> None:
     """Seal the chain heads now (the hub also seals every LIENTHONG_SEAL_SECONDS)."""
 
     async def work(settings: Settings) -> seal.Sealed | None:
@@ -98,6 +98,13 @@ def audit_seal() -> None:
             await db.close()
 
     sealed = run(work)
+    if as_json:
+        emit_json(
+            None
+            if sealed is None
+            else {"seal": sealed.seq, "chains": sealed.chains, "root": sealed.root}
+        )
+        return
     if sealed is None:
         out.print("nothing new to seal (or another hub process is sealing)")
     else:

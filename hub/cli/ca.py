@@ -110,22 +110,38 @@ def ca_init() -> None:
 
 
 @ca_app.command("trust")
-def ca_trust(pem: Annotated[Path, typer.Argument(help="the CA certificate (PEM or DER)")]) -> None:
+def ca_trust(
+    pem: Annotated[Path, typer.Argument(help="the CA certificate (PEM or DER)")],
+    as_json: JsonFlag = False,
+) -> None:
     """Trust another CA (an agency's real CA)."""
 
-    async def work(settings: config.Settings) -> None:
+    async def work(settings: config.Settings) -> list[dict[str, object]]:
         certs = _read_certificates(pem)
         db = await connect(settings.database_url)
+        done = []
         try:
             for cert in certs:
                 trusted, warnings = await registry.trust_ca(db, cert, source="operator")
                 warn(warnings)
-                verb = "now trusted" if trusted else "already trusted"
-                out.print(f"{cert.subject.rfc4514_string()}: {verb}", highlight=False)
+                done.append(
+                    {
+                        "subject": cert.subject.rfc4514_string(),
+                        "fingerprint_sha256": pki.fingerprint(cert).hex(),
+                        "trusted_now": trusted,
+                    }
+                )
         finally:
             await db.close()
+        return done
 
-    run(work)
+    done = run(work)
+    if as_json:
+        emit_json(done)
+        return
+    for item in done:
+        verb = "now trusted" if item["trusted_now"] else "already trusted"
+        out.print(f"{item['subject']}: {verb}", highlight=False)
 
 
 crl_app = typer.Typer(help="Certificate revocation lists.", no_args_is_help=True)
@@ -133,7 +149,9 @@ ca_app.add_typer(crl_app, name="crl")
 
 
 @crl_app.command("add")
-def crl_add(crl: Annotated[Path, typer.Argument(help="the CRL (PEM or DER)")]) -> None:
+def crl_add(
+    crl: Annotated[Path, typer.Argument(help="the CRL (PEM or DER)")], as_json: JsonFlag = False
+) -> None:
     """Load a trusted CA's certificate revocation list (refuses one no trusted CA signed)."""
     from hub.registry import revocation
 
@@ -145,6 +163,16 @@ def crl_add(crl: Annotated[Path, typer.Argument(help="the CRL (PEM or DER)")]) -
             await db.close()
 
     loaded = run(work)
+    if as_json:
+        emit_json(
+            {
+                "issuer": loaded.issuer,
+                "revoked": loaded.revoked,
+                "this_update": loaded.this_update,
+                "next_update": loaded.next_update,
+            }
+        )
+        return
     until = f", next update {loaded.next_update[:16]}" if loaded.next_update else ""
     out.print(
         f"loaded the CRL of {loaded.issuer}: {loaded.revoked} revoked certificate(s), "
