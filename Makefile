@@ -10,7 +10,7 @@ ARGS   ?=
 # what scripts/database-access.sh wrote for this machine (a PostgreSQL this set-up installed)
 WITH   := bash scripts/with-setup-env.sh
 
-.PHONY: demo test lint typecheck pytest services system-packages migrate serve bench dist clean help
+.PHONY: demo test lint typecheck pytest services system-packages migrate serve bench dist cluster drill clean help
 
 help:
 	@echo "make demo   — start services, set up the development CA and two agencies, run the demo"
@@ -52,6 +52,16 @@ pytest: $(STAMP) services system-packages
 	$(WITH) $(BIN)/pytest $(ARGS)
 
 test: lint typecheck pytest
+
+cluster:
+	@bash scripts/cluster.sh up
+
+# the cluster drills (issue 17): a fresh local cluster, the drills against it, the cluster removed
+drill: $(STAMP) services
+	@bash scripts/cluster.sh down >/dev/null 2>&1 || true
+	@bash scripts/cluster.sh up
+	LIENTHONG_DRILLS=1 $(BIN)/pytest -s tests/test_cluster_drills.py $(ARGS); status=$$?; \
+	  bash scripts/cluster.sh down; exit $$status
 
 dist: $(STAMP)
 	$(BIN)/python -m pip wheel . --no-deps -w dist --quiet

@@ -6,6 +6,7 @@ how to fix it (:class:`hub.errors.ConfigError`); nothing falls back silently.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import zoneinfo
@@ -34,12 +35,16 @@ DEFAULTS: Mapping[str, str] = {
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AmqpSettings:
     url: str
+    """The first broker URL (the management API and the CLI use it)."""
     vhost: str
     user: str
     password: str
     host: str
     management_url: str
     """RabbitMQ's management HTTP API, e.g. ``http://127.0.0.1:15672/api``."""
+    urls: tuple[str, ...] = ()
+    """Every node's URL (``LIENTHONG_AMQP_URL`` comma-separated): the hub connects to one and,
+    when it loses it, to another."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -104,7 +109,23 @@ def redact(url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
-def _amqp(url: str, management: str | None) -> AmqpSettings:
+def _amqp(value: str, management: str | None) -> AmqpSettings:
+    """One URL, or several comma-separated (the nodes of a cluster, same vhost and user)."""
+    urls = tuple(u.strip() for u in value.split(",") if u.strip())
+    if not urls:
+        raise ConfigError("LIENTHONG_AMQP_URL is empty")
+    first = _one_amqp(urls[0], management)
+    for other in urls[1:]:
+        again = _one_amqp(other, first.management_url)
+        if (again.vhost, again.user) != (first.vhost, first.user):
+            raise ConfigError(
+                f"LIENTHONG_AMQP_URL: {redact(other)!r} names another vhost or user than "
+                f"{redact(urls[0])!r}; the URLs of a cluster differ only in host and port"
+            )
+    return dataclasses.replace(first, urls=urls)
+
+
+def _one_amqp(url: str, management: str | None) -> AmqpSettings:
     parts = urlsplit(url)
     if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
         raise ConfigError(
@@ -132,6 +153,7 @@ def _amqp(url: str, management: str | None) -> AmqpSettings:
         password=unquote(parts.password or "guest"),
         host=parts.hostname,
         management_url=management.rstrip("/"),
+        urls=(url,),
     )
 
 

@@ -113,8 +113,10 @@ async def run_hub(
     box = SecretBox.of(settings)
     try:
         await seal_plaintext(pool, box)
-        connection = await topology.connect(
-            settings.amqp.url, name=f"lienthong-hub-{os.getpid()}-{options.process}", robust=False
+        connection = await topology.connect_any(
+            settings.amqp.urls or (settings.amqp.url,),
+            name=f"lienthong-hub-{os.getpid()}-{options.process}",
+            robust=False,
         )
     except BaseException:
         await pool.close()

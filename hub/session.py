@@ -29,7 +29,9 @@ async def open_session(settings: Settings) -> AsyncIterator[Session]:
     try:
         async with Management(settings.amqp) as management:
             await management.overview()  # fail early, with a clear message
-            connection = await topology.connect(settings.amqp.url, name="lienthong-cli")
+            connection = await topology.connect_any(
+                settings.amqp.urls or (settings.amqp.url,), name="lienthong-cli"
+            )
             try:
                 await topology.declare_core(connection)
                 channel = await connection.channel()

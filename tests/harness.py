@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import aio_pika
 import aiormq
@@ -170,8 +171,12 @@ class World:
         return sign_package(build_status(spec), signer.key, signer.cert)
 
     def url(self, agency: Agency) -> str:
+        """The agency's URL on the last broker node named (on a cluster, the node drills leave
+        alone: the hubs start on the first)."""
         c = agency.credentials
-        return f"amqp://{c.amqp_user}:{c.amqp_password}@127.0.0.1:5672/{self.settings.amqp.vhost}"
+        node = urlsplit((self.settings.amqp.urls or (self.settings.amqp.url,))[-1])
+        where = f"{node.hostname}:{node.port or 5672}"
+        return f"amqp://{c.amqp_user}:{c.amqp_password}@{where}/{self.settings.amqp.vhost}"
 
     async def connect(self, agency: Agency) -> AbstractRobustConnection:
         if agency.connection is None or agency.connection.is_closed:

@@ -26,7 +26,8 @@ def receipt_message_id(xml: bytes) -> str:
 class HubProcess:
     env: dict[str, str]
     log: Path
-    args: Sequence[str] = ()
+    args: Sequence[str] = ("--workers", "1")
+    """One process unless a test says otherwise (``serve`` runs one per core by default)."""
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 

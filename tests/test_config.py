@@ -58,3 +58,29 @@ def test_a_wrong_url_is_named_without_its_password() -> None:
             config.load({name: value})
         assert "s3cr3t" not in str(caught.value), str(caught.value)
         assert "***" in str(caught.value)
+
+
+def test_a_broker_url_list_names_a_cluster() -> None:
+    settings = config.load(
+        {"LIENTHONG_AMQP_URL": "amqp://hub:pw@10.0.0.1:5672/lt, amqp://hub:pw@10.0.0.2:5673/lt"}
+    )
+    assert settings.amqp.urls == (
+        "amqp://hub:pw@10.0.0.1:5672/lt",
+        "amqp://hub:pw@10.0.0.2:5673/lt",
+    )
+    assert settings.amqp.url == settings.amqp.urls[0] and settings.amqp.vhost == "lt"
+    with pytest.raises(ConfigError, match="differ only in host and port"):
+        config.load({"LIENTHONG_AMQP_URL": "amqp://hub:pw@a/lt,amqp://hub:pw@b/other"})
+
+
+async def test_the_hub_connects_to_the_first_node_that_answers() -> None:
+    from hub.broker import topology
+    from tests.harness import free_port
+
+    real = config.load({}).amqp.url
+    dead = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    connection = await topology.connect_any((dead, real), robust=False)
+    try:
+        assert not connection.is_closed
+    finally:
+        await connection.close()

@@ -113,6 +113,18 @@ class EndpointConfig:
         )
 
 
+async def _connect_first(urls: str, name: str) -> AbstractRobustConnection:
+    """``urls``: one broker URL, or a cluster's nodes comma-separated — the first that answers
+    (aio-pika then reconnects to that node when the connection drops)."""
+    failure: Exception | None = None
+    for url in (u.strip() for u in urls.split(",") if u.strip()):
+        try:
+            return await aio_pika.connect_robust(url, client_properties={"connection_name": name})
+        except (OSError, aio_pika.exceptions.AMQPError) as exc:
+            failure = exc
+    raise failure or ValueError("no broker URL given")
+
+
 @dataclass
 class _Signer:
     key: contract.PrivateKey
@@ -141,10 +153,7 @@ class Endpoint:
 
     @classmethod
     async def connect(cls, config: EndpointConfig) -> Endpoint:
-        connection = await aio_pika.connect_robust(
-            config.amqp_url,
-            client_properties={"connection_name": f"lienthong-sdk-{config.system}"},
-        )
+        connection = await _connect_first(config.amqp_url, f"lienthong-sdk-{config.system}")
 
         def load(key_path: Path, cert_path: Path) -> _Signer:
             return _Signer(

@@ -24,6 +24,30 @@ INGRESS_ARGUMENTS: FieldTable = {
 }
 
 
+_next_node = 0
+
+
+async def connect_any(
+    urls: tuple[str, ...], *, name: str = "lienthong-hub", robust: bool = True
+) -> AbstractRobustConnection:
+    """A connection to one of a cluster's nodes: each tried in turn, starting after the one
+    used last, so that a hub that lost its node goes to another."""
+    global _next_node
+    failure: ServiceUnavailable | None = None
+    for step in range(len(urls)):
+        index = (_next_node + step) % len(urls)
+        try:
+            connection = await connect(urls[index], name=name, robust=robust)
+        except ServiceUnavailable as exc:
+            failure = exc
+            continue
+        _next_node = (index + 1) % len(urls)
+        log.info("broker_connected", node=urls[index].rsplit("@", 1)[-1])
+        return connection
+    assert failure is not None
+    raise failure
+
+
 async def connect(
     url: str, *, name: str = "lienthong-hub", robust: bool = True
 ) -> AbstractRobustConnection:

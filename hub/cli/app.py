@@ -7,6 +7,7 @@ demo and the bench to make the ``lienthong`` program.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -118,7 +119,10 @@ def migrate_command(
 
 
 def serve_command(
-    workers: Annotated[int, typer.Option("--workers", help="worker processes (one per core)")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="worker processes (default: one per core)", min=1),
+    ] = None,
     concurrency: Annotated[
         int, typer.Option("--concurrency", help="submissions in progress per process")
     ] = 64,
@@ -129,7 +133,7 @@ def serve_command(
     logs.configure("INFO")
     try:
         settings = config.load()
-        server.serve(settings, workers=workers, concurrency=concurrency)
+        server.serve(settings, workers=workers or os.cpu_count() or 1, concurrency=concurrency)
     except HubError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None

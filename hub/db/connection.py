@@ -15,8 +15,12 @@ _DRIVER_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, socket.g
 
 
 def _where(url: str) -> str:
+    """Host(s), port(s) and database, without user or password (a multi-host URL too)."""
     parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+    hosts = parts.netloc.rsplit("@", 1)[-1] or "the local socket"
+    if ":" not in hosts and "," not in hosts and parts.netloc:
+        hosts += ":5432"
+    return f"{hosts}{parts.path}"
 
 
 def with_database(url: str, name: str) -> str:

@@ -1,0 +1,172 @@
+"""The drills on a cluster (issue 17): `make drill` brings up three RabbitMQ nodes and a
+PostgreSQL primary with a synchronous standby (scripts/cluster.sh), then runs these. Two hubs
+take a steady stream from two agencies while (1) the RabbitMQ node the hubs are connected to is
+killed with SIGKILL and later restarted, (2) the PostgreSQL primary is stopped and the standby
+promoted. After each: every document delivered once per recipient (after dedupe by
+message_id), every submission has its receipt, `lienthong audit verify` finds the chains
+intact; the time the hubs took to resume is printed.
+
+Skipped in `make test` (the single-node services of ../shared/services.md): set
+LIENTHONG_DRILLS=1 with the cluster up, as `make drill` does."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from hub import config
+from hub.broker.management import Management
+from hub.config import Settings
+from hub.db.connection import with_database
+from hub.db.migrate import migrate
+from tests.harness import World, lienthong
+from tests.resilience import HubProcess, collect
+from tests.test_resilience import check_delivery, setup
+
+ROOT = Path(__file__).resolve().parents[1]
+CLUSTER = ROOT / "scripts" / "cluster.sh"
+STATE = Path(os.environ.get("LIENTHONG_CLUSTER_DIR", "/var/tmp/lienthong-cluster"))
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("LIENTHONG_DRILLS") != "1",
+    reason="the cluster drills run with `make drill` (scripts/cluster.sh up, then these)",
+)
+
+
+def cluster_settings() -> dict[str, str]:
+    ran = subprocess.run(["bash", str(CLUSTER), "env"], capture_output=True, text=True)
+    assert ran.returncode == 0, f"the cluster is not up: {ran.stderr}"
+    return dict(line.split("=", 1) for line in ran.stdout.splitlines() if "=" in line)
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+    """A vhost and a database of this test's own on the cluster."""
+    cluster = cluster_settings()
+    vhost = f"lt-drill-{uuid.uuid4().hex[:8]}"
+    urls = [u.rstrip("/") + "/" + vhost for u in cluster["LIENTHONG_AMQP_URL"].split(",")]
+    database = with_database(cluster["LIENTHONG_DATABASE_URL"], f"lt_drill_{uuid.uuid4().hex[:8]}")
+    made = {
+        "LIENTHONG_AMQP_URL": ",".join(urls),
+        "LIENTHONG_AMQP_MANAGEMENT_URL": cluster["LIENTHONG_AMQP_MANAGEMENT_URL"],
+        "LIENTHONG_DATABASE_URL": database,
+        "LIENTHONG_HOME": str(tmp_path / "home"),
+        "LIENTHONG_HTTP": "127.0.0.1:0",
+    }
+    amqp = config.load(made).amqp
+    async with Management(amqp) as api:
+        await api.put_vhost(vhost)
+        await api.put_permissions(
+            vhost, amqp.user, {"configure": ".*", "write": ".*", "read": ".*"}
+        )
+    await migrate(database)
+    yield made
+
+
+@pytest.fixture
+def settings(env: dict[str, str]) -> Settings:
+    return config.load(env)
+
+
+def hubs_on(env: dict[str, str], tmp_path: Path, name: str) -> list[HubProcess]:
+    return [HubProcess(env=env, log=tmp_path / f"{name}-{n}.log") for n in range(2)]
+
+
+def resumed_after(hubs: list[HubProcess], at: float) -> float | None:
+    """Seconds from ``at`` (time.time()) to the first submission a hub accepted after it."""
+    import json
+
+    first = None
+    for hub in hubs:
+        for line in hub.log.read_text(errors="replace").splitlines():
+            if '"package_accepted"' not in line or not line.startswith("{"):
+                continue
+            stamp = json.loads(line).get("timestamp")
+            if stamp is None:
+                continue
+            when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+            if when >= at and (first is None or when < first):
+                first = when
+    return None if first is None else first - at
+
+
+async def drill(
+    world: World, env: dict[str, str], tmp_path: Path, name: str, break_it, mend_it
+) -> None:
+    senders, recipients, stream, expected = await setup(world, 150)
+    stream.pause = 0.02
+    hubs = hubs_on(env, tmp_path, name)
+    for hub in hubs:
+        hub.start()
+    for hub in hubs:
+        await hub.started(timeout=60)
+    try:
+        runner = asyncio.create_task(stream.run())
+        while len(stream.sent) < 50:
+            await asyncio.sleep(0.05)
+        broken_at = time.time()
+        await asyncio.to_thread(break_it)
+        while len(stream.sent) < 100:
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(mend_it)
+        await runner
+        got = await collect(
+            world,
+            senders + recipients,
+            expected,
+            receipts=stream.receipts_by_sender(),
+            timeout=180,
+        )
+    finally:
+        for hub in hubs:
+            hub.stop()
+    check_delivery(got, expected, senders, stream)
+    verified = lienthong(env, "audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    took = resumed_after(hubs, broken_at)
+    print(f"\n{name}: hubs resumed {took:.1f} s after the break" if took is not None else "")
+
+
+async def test_the_rabbitmq_node_the_hubs_use_is_killed_and_restarted(
+    world: World, env, tmp_path: Path
+) -> None:
+    pid_file = STATE / "rabbit" / "n1" / "pid"
+
+    def kill_node() -> None:
+        os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
+
+    def restart_node() -> None:
+        subprocess.run(["bash", str(CLUSTER), "up"], check=True, capture_output=True)
+
+    await drill(world, env, tmp_path, "rabbitmq-node-killed", kill_node, restart_node)
+
+
+async def test_the_postgresql_primary_is_stopped_and_the_standby_promoted(
+    world: World, env, tmp_path: Path
+) -> None:
+    version = sorted(os.listdir("/etc/postgresql"), key=lambda v: [int(p) for p in v.split(".")])[
+        -1
+    ]
+
+    def fail_over() -> None:
+        subprocess.run(["pg_ctlcluster", version, "lt_primary", "stop", "-m", "fast"], check=True)
+        subprocess.run(["pg_ctlcluster", version, "lt_standby", "promote"], check=True)
+
+    await drill(world, env, tmp_path, "postgresql-failover", fail_over, lambda: None)
+    # the records are on the promoted standby now
+    db = await asyncpg.connect(env["LIENTHONG_DATABASE_URL"])
+    try:
+        assert not await db.fetchval("SELECT pg_is_in_recovery()")
+        assert await db.fetchval("SELECT count(*) FROM package") >= 150
+    finally:
+        await db.close()
