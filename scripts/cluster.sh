@@ -24,8 +24,10 @@ fail() { printf 'cluster: %s\n' "$*" >&2; exit 1; }
 node() { echo "lt$1@localhost"; }
 amqp_port() { echo $((5680 + $1)); }
 
-# rabbitmqctl and the nodes share an Erlang cookie through HOME
-ctl() { HOME="$base/rabbit" rabbitmqctl -q -n "$(node "$1")" "${@:2}"; }
+# rabbitmqctl and the nodes share an Erlang cookie through HOME (the package's own rabbitmqctl,
+# not Debian's wrapper, which runs it as the rabbitmq user with the machine's cookie)
+rabbit_sbin=$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin 2>/dev/null | sort -V | tail -n1)
+ctl() { HOME="$base/rabbit" "$rabbit_sbin/rabbitmqctl" -q -n "$(node "$1")" "${@:2}"; }
 
 port_taken() { ss -Htln "sport = :$1" | grep -q .; }
 
@@ -38,13 +40,16 @@ rabbit_env() {
 }
 
 rabbit_up() {
+  [ -n "$rabbit_sbin" ] || fail "RabbitMQ is not installed (apt-get install rabbitmq-server)"
   mkdir -p "$base/rabbit" && chmod 0700 "$base/rabbit"
   if [ ! -f "$base/rabbit/.erlang.cookie" ]; then
     (umask 077; od -An -N20 -tx1 /dev/urandom | tr -d ' \n' >"$base/rabbit/.erlang.cookie")
     chmod 0400 "$base/rabbit/.erlang.cookie"
   fi
   for i in "${nodes[@]}"; do
-    if ctl "$i" status >/dev/null 2>&1; then continue; fi
+    # running (or still booting): its pid file names a live process
+    pid_file="$base/rabbit/n$i/pid"
+    if [ -s "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then continue; fi
     for port in "$(amqp_port "$i")" $((25680 + i)) $((15680 + i)); do
       port_taken "$port" && fail "port $port is taken: stop what uses it (ss -ltnp 'sport = :$port')"
     done
@@ -54,17 +59,22 @@ rabbit_up() {
       $((15680 + i)) >"$dir/rabbitmq.conf"
     echo '[rabbitmq_management].' >"$dir/enabled_plugins"
     say "starting RabbitMQ node $(node "$i") on $(amqp_port "$i")"
-    env $(rabbit_env "$i") /usr/lib/rabbitmq/bin/rabbitmq-server -detached >/dev/null 2>&1 \
+    env $(rabbit_env "$i") "$rabbit_sbin/rabbitmq-server" -detached >/dev/null 2>&1 \
       || fail "node $(node "$i") did not start; see $dir/log"
   done
   for i in "${nodes[@]}"; do
-    ctl "$i" await_startup >/dev/null 2>&1 || fail "node $(node "$i") did not come up; see $base/rabbit/n$i/log"
+    # await_startup fails at once while the node is not yet reachable: try for a minute
+    for _ in $(seq 1 60); do
+      ctl "$i" await_startup >/dev/null 2>&1 && continue 2
+      sleep 1
+    done
+    fail "node $(node "$i") did not come up; see $base/rabbit/n$i/log"
   done
   for i in 2 3; do
     if ctl "$i" cluster_status 2>/dev/null | grep -q "$(node 1)"; then continue; fi
     say "joining $(node "$i") to $(node 1)"
-    ctl "$i" stop_app && ctl "$i" reset && ctl "$i" join_cluster "$(node 1)" && ctl "$i" start_app \
-      || fail "$(node "$i") could not join $(node 1)"
+    { ctl "$i" stop_app && ctl "$i" reset && ctl "$i" join_cluster "$(node 1)" && ctl "$i" start_app; } \
+      >"$base/rabbit/n$i/join.log" 2>&1 || fail "$(node "$i") could not join $(node 1): see $base/rabbit/n$i/join.log"
   done
 }
 
@@ -79,13 +89,15 @@ pg_up() {
     pg_createcluster "$pg_version" lt_primary -p 5441 >/dev/null || fail "pg_createcluster lt_primary failed"
     pg_conftool "$pg_version" lt_primary set synchronous_standby_names '*'
     pg_conftool "$pg_version" lt_primary set wal_level replica
-    pg_ctlcluster "$pg_version" lt_primary start || fail "lt_primary did not start"
-    runuser -u postgres -- psql -p 5441 -Xq -v pw="$(cat "$password_file")" <<'SQL' >/dev/null \
-      || fail "could not make the role lienthong on lt_primary"
-CREATE ROLE lienthong LOGIN SUPERUSER PASSWORD :'pw';
-SQL
   fi
   pg_ctlcluster "$pg_version" lt_primary start 2>/dev/null
+  # synchronous_commit local: with no standby yet, a synchronous commit would wait for ever
+  runuser -u postgres -- psql -p 5441 -Xq -v ON_ERROR_STOP=1 -v pw="$(cat "$password_file")" \
+    <<'SQL' >/dev/null || fail "could not make the role lienthong on lt_primary"
+SET synchronous_commit = local;
+SELECT 'CREATE ROLE lienthong LOGIN SUPERUSER' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'lienthong') \gexec
+ALTER ROLE lienthong PASSWORD :'pw';
+SQL
   if ! pg_lsclusters -h | awk '{print $2}' | grep -qx lt_standby; then
     port_taken 5442 && fail "port 5442 is taken"
     say "making the synchronous standby $pg_version/lt_standby on 5442 (pg_basebackup)"
@@ -119,7 +131,7 @@ status() {
   for i in "${nodes[@]}"; do
     if ctl "$i" status >/dev/null 2>&1; then echo "rabbitmq $(node "$i"): running"; else echo "rabbitmq $(node "$i"): stopped"; fi
   done
-  ctl 1 cluster_status 2>/dev/null | sed -n '/Running Nodes/,/^$/p'
+  ctl 1 cluster_status 2>/dev/null | grep -A5 'Running Nodes' | grep -o '[a-z0-9]*@localhost' | sed 's/^/cluster member: /'
   pg_lsclusters | grep -E 'lt_primary|lt_standby' || echo "postgresql: none"
   runuser -u postgres -- psql -p 5441 -XAtc "SELECT 'replication: ' || application_name || ' ' || state || ' ' || sync_state FROM pg_stat_replication" 2>/dev/null || true
 }
