@@ -1,10 +1,12 @@
 """The drills on a cluster (issue 17): `make drill` brings up three RabbitMQ nodes and a
 PostgreSQL primary with a synchronous standby (scripts/cluster.sh), then runs these. Two hubs
 take a steady stream from two agencies while (1) the RabbitMQ node the hubs are connected to is
-killed with SIGKILL and later restarted, (2) the PostgreSQL primary is stopped and the standby
-promoted. After each: every document delivered once per recipient (after dedupe by
-message_id), every submission has its receipt, `lienthong audit verify` finds the chains
-intact; the time the hubs took to resume is printed.
+killed with SIGKILL and later restarted, (2) a second node is stopped so only a majority
+remains, (3) one hub is killed for good, (4) the PostgreSQL primary is stopped and the standby
+promoted (last: it leaves the cluster with a new primary). After each: every document
+delivered once per recipient (after dedupe by message_id), every submission has its receipt,
+`lienthong audit verify` finds the chains intact; the time until documents are accepted again
+is printed.
 
 Skipped in `make test` (the single-node services of ../shared/services.md): set
 LIENTHONG_DRILLS=1 with the cluster up, as `make drill` does."""
@@ -122,7 +124,7 @@ async def drill(
         while len(stream.sent) < 50:
             await asyncio.sleep(0.05)
         broken_at = time.time()
-        await asyncio.to_thread(break_it)
+        await asyncio.to_thread(break_it, hubs)
         while len(stream.sent) < 100:
             await asyncio.sleep(0.05)
         await asyncio.to_thread(mend_it)
@@ -150,13 +152,42 @@ async def test_the_rabbitmq_node_the_hubs_use_is_killed_and_restarted(
 ) -> None:
     pid_file = STATE / "rabbit" / "n1" / "pid"
 
-    def kill_node() -> None:
+    def kill_node(hubs: list[HubProcess]) -> None:
         os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
 
     def restart_node() -> None:
-        subprocess.run(["bash", str(CLUSTER), "up"], check=True, capture_output=True)
+        ran = subprocess.run(["bash", str(CLUSTER), "up"], capture_output=True, text=True)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
 
     await drill(world, env, tmp_path, "rabbitmq-node-killed", kill_node, restart_node)
+
+
+async def test_a_second_node_stops_and_a_majority_carries_on(
+    world: World, env, tmp_path: Path
+) -> None:
+    pid = int((STATE / "rabbit" / "n2" / "pid").read_text().strip())
+
+    def stop_node(hubs: list[HubProcess]) -> None:
+        os.kill(pid, signal.SIGTERM)  # stopped, not killed: a node an operator takes down
+
+    def restart_node() -> None:
+        for _ in range(300):  # until it has finished stopping
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        ran = subprocess.run(["bash", str(CLUSTER), "up"], capture_output=True, text=True)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+
+    await drill(world, env, tmp_path, "rabbitmq-minority-down", stop_node, restart_node)
+
+
+async def test_one_hub_is_killed_for_good(world: World, env, tmp_path: Path) -> None:
+    def kill_hub(hubs: list[HubProcess]) -> None:
+        hubs[0].kill()  # never started again: the other hub does the rest
+
+    await drill(world, env, tmp_path, "one-hub-killed", kill_hub, lambda: None)
 
 
 async def test_the_postgresql_primary_is_stopped_and_the_standby_promoted(
@@ -166,7 +197,7 @@ async def test_the_postgresql_primary_is_stopped_and_the_standby_promoted(
         -1
     ]
 
-    def fail_over() -> None:
+    def fail_over(hubs: list[HubProcess]) -> None:
         subprocess.run(["pg_ctlcluster", version, "lt_primary", "stop", "-m", "fast"], check=True)
         subprocess.run(["pg_ctlcluster", version, "lt_standby", "promote"], check=True)
 
