@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -21,12 +22,17 @@ def bench_command(
         bool, typer.Option("--smoke", help="a tiny run that only proves it works")
     ] = False,
     workers: Annotated[int, typer.Option("--workers", help="hub processes")] = 2,
+    cluster: Annotated[
+        bool,
+        typer.Option("--cluster", help="also on a local three-node cluster (scripts/cluster.sh)"),
+    ] = False,
 ) -> None:
     """Measure the hub on this machine: throughput, latency, memory, and each stage alone."""
     from tools.bench import report
     from tools.bench.run import BenchOptions, run_bench
 
     options = BenchOptions.smoke(output) if smoke else BenchOptions(output=output, workers=workers)
+    options = dataclasses.replace(options, cluster=cluster)
     result = run(lambda settings: run_bench(settings, options, out))
     report.show(result, out)
     json_path, png_path = report.write(result, output)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from hub.audit import events
 from hub.db import DB, Q
 from hub.errors import RegistryError
+from hub.registry import pki
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -49,12 +50,9 @@ async def retire(db: DB, fingerprint: str) -> tuple[str, str, bool]:
     """Retire the certificate whose fingerprint starts with ``fingerprint`` (at least 16 hex
     digits). Returns (organ_id, full fingerprint, whether it was retired now: ``False`` when it
     already was)."""
-    prefix = fingerprint.strip().lower().replace(":", "")
-    if len(prefix) < 16 or any(c not in "0123456789abcdef" for c in prefix):
-        raise RegistryError(
-            f"{fingerprint!r} is not a certificate fingerprint: give at least 16 hex digits of "
-            "its SHA-256 (lienthong agency cert list shows them)"
-        )
+    prefix = pki.fingerprint_prefix(
+        fingerprint, what="certificate", listed_by="lienthong agency cert list"
+    )
     found = await db.fetch(Q.certificate_by_prefix, prefix)
     if not found:
         raise RegistryError(f"no agency certificate has a fingerprint starting {prefix}")

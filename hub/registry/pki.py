@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 )
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from hub.errors import CertificateRefused, Code
+from hub.errors import CertificateRefused, Code, RegistryError
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -253,3 +253,16 @@ def verify_bytes(cert: x509.Certificate, signature: bytes, data: bytes) -> bool:
     except InvalidSignature:
         return False
     return True
+
+
+def fingerprint_prefix(text: str, *, what: str, listed_by: str) -> str:
+    """A SHA-256 fingerprint, or its first 16 or more hex digits, as an operator types it
+    (colons and case ignored). Raises :class:`~hub.errors.RegistryError` naming ``what`` and
+    the command that lists them."""
+    prefix = text.strip().lower().replace(":", "")
+    if len(prefix) < 16 or any(c not in "0123456789abcdef" for c in prefix):
+        raise RegistryError(
+            f"{text!r} is not a {what} fingerprint: give at least 16 hex digits of its SHA-256 "
+            f"({listed_by} shows them)"
+        )
+    return prefix

@@ -117,12 +117,7 @@ async def untrust_ca(db: DB, fingerprint: str, hub_cert: x509.Certificate) -> tu
     """Stop trusting the CA whose fingerprint starts with ``fingerprint`` (16+ hex digits):
     (its subject, whether it was untrusted now). Refused for the CA that issued the hub's own
     certificate (the hub's seals would stop verifying)."""
-    prefix = fingerprint.strip().lower().replace(":", "")
-    if len(prefix) < 16 or any(c not in "0123456789abcdef" for c in prefix):
-        raise RegistryError(
-            f"{fingerprint!r} is not a CA fingerprint: give at least 16 hex digits of its "
-            "SHA-256 (lienthong ca list shows them)"
-        )
+    prefix = pki.fingerprint_prefix(fingerprint, what="CA", listed_by="lienthong ca list")
     found = await db.fetch(Q.ca_by_prefix, prefix)
     if len(found) != 1:
         raise RegistryError(

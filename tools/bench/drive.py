@@ -45,6 +45,23 @@ def package(sender: Party, recipients: Sequence[Party], attachment: bytes) -> tu
     return document_id, sign_package(build_document(spec), sender.key, sender.cert)
 
 
+def one_to_one(
+    senders: Sequence[Party],
+    recipients: Sequence[Party],
+    count: int,
+    attachment: bytes,
+    advance: Callable[[], None] = lambda: None,
+) -> list[tuple[Party, str, bytes]]:
+    """``count`` signed packages, each from the next sender to the next recipient."""
+    work = []
+    for index in range(count):
+        sender = senders[index % len(senders)]
+        document_id, body = package(sender, [recipients[index % len(recipients)]], attachment)
+        work.append((sender, document_id, body))
+        advance()
+    return work
+
+
 def percentile(values: list[float], fraction: float) -> float:
     if not values:
         return float("nan")

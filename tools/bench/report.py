@@ -115,6 +115,18 @@ def show(result: dict[str, Any], console: Console) -> None:
         directory_rows(row, result["directory"])
     if "national" in result:
         national_rows(row, result["national"])
+    if "cluster" in result:
+        c = result["cluster"]
+        row(
+            "cluster (3 RabbitMQ nodes, PostgreSQL + sync standby): small, 1 recipient, accepted/s",
+            f"{c['small_1']['accepted_per_s']:.0f}",
+            f"{c['small_1']['accepted_per_s'] / small['accepted_per_s']:.2f} of one node",
+        )
+        lat = c["latency_at_half"]
+        row(
+            f"  cluster latency p50 / p95 / p99 at {lat['rate_per_s']:.0f}/s (ms)",
+            f"{lat['p50_ms']:.0f} / {lat['p95_ms']:.0f} / {lat['p99_ms']:.0f}",
+        )
     console.print(table)
 
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 from cryptography import x509
@@ -31,6 +32,7 @@ from tools.bench.drive import (
     Party,
     Run,
     hub_memory,
+    one_to_one,
     package,
     percentile,
     reset_peaks,
@@ -56,6 +58,8 @@ class BenchOptions:
     output: Path = Path("bench-results")
     directory: DirectoryOptions = field(default_factory=DirectoryOptions)
     national: NationalOptions = field(default_factory=NationalOptions)
+    cluster: bool = False
+    """Also the cluster phase (tools/bench/cluster.py)."""
 
     @classmethod
     def smoke(cls, output: Path) -> BenchOptions:
@@ -89,7 +93,11 @@ async def register(isolated: Settings, count: int, prefix: str) -> list[Party]:
                     organ_id=organ, name=f"bench {organ}", issue=True, legacy=True
                 ),
             )
-            url = f"amqp://{credentials.amqp_user}:{credentials.amqp_password}@{isolated.amqp.host}:5672/{isolated.amqp.vhost}"
+            node = urlsplit((isolated.amqp.urls or (isolated.amqp.url,))[-1])  # clients: last node
+            url = (
+                f"amqp://{credentials.amqp_user}:{credentials.amqp_password}@{node.hostname}:"
+                f"{node.port or 5672}/{isolated.amqp.vhost}"
+            )
             assert credentials.key_path and credentials.cert_path
             parties.append(
                 Party(
@@ -291,6 +299,12 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
         else 0.0
     )
     result["national"] = await national_phase(settings, options.national, options.output, console)
+    if options.cluster:
+        from tools.bench.cluster import ClusterOptions, cluster_phase
+
+        result["cluster"] = await cluster_phase(
+            ClusterOptions(), options.workers, options.output, console
+        )
     return result
 
 
@@ -331,14 +345,9 @@ async def directory_phase(
                 figures["hub_rss"] = hub_memory(hub.pid)[0]
                 small = os.urandom(SMALL_ATTACHMENT)
                 task = progress.add_task("signing small packages", total=options.small)
-                work = []
-                for index in range(options.small):
-                    sender = senders[index % len(senders)]
-                    document_id, body = package(
-                        sender, [recipients[index % len(recipients)]], small
-                    )
-                    work.append((sender, document_id, body))
-                    progress.advance(task)
+                work = one_to_one(
+                    senders, recipients, options.small, small, lambda: progress.advance(task)
+                )
                 task = progress.add_task("small, 1 recipient, with the directory", total=len(work))
                 run = await traffic(
                     senders,
