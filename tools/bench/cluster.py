@@ -20,6 +20,7 @@ from hub.broker.management import Management
 from hub.db.connection import with_database
 from hub.db.migrate import migrate
 from tools.bench.drive import one_to_one, percentile, start_hub, traffic
+from tools.bench.parties import rates, register, stop_hub, wait_ready
 
 CLUSTER = Path(__file__).resolve().parents[2] / "scripts" / "cluster.sh"
 
@@ -40,8 +41,6 @@ def cluster(command: str) -> str:
 async def cluster_phase(
     options: ClusterOptions, workers: int, output: Path, console: Console
 ) -> dict[str, Any]:
-    from tools.bench.run import rates, register, stop_hub, wait_ready
-
     cluster("down")
     made = dict(line.split("=", 1) for line in cluster("up").splitlines() if "=" in line)
     try:

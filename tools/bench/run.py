@@ -5,27 +5,20 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
-import signal
 import statistics
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
-from cryptography import x509
 from rich.console import Console
 from rich.progress import Progress
 
-from adapters.sdk.endpoint import EndpointConfig
 from hub import home
 from hub.broker.management import Management
 from hub.config import Settings
 from hub.record import receipt
-from hub.registry import pki, registry
-from hub.session import open_session
 from tools.bench import cpu, stages
 from tools.bench.directory import DirectoryOptions, run_directory
 from tools.bench.drive import (
@@ -41,6 +34,7 @@ from tools.bench.drive import (
 )
 from tools.bench.isolation import isolate
 from tools.bench.national import NationalOptions, national_phase
+from tools.bench.parties import rates, register, stop_hub, wait_ready
 
 SMALL_ATTACHMENT = 2 * 1024
 LARGE_ATTACHMENT = 200 * 1024
@@ -75,53 +69,6 @@ class BenchOptions:
             directory=DirectoryOptions(agencies=400, systems=3, revoked=100, broker_systems=2),
             national=NationalOptions(documents=10, calls=20, clients=2),
         )
-
-
-async def register(isolated: Settings, count: int, prefix: str) -> list[Party]:
-    made = home.init_dev_ca(isolated)
-    parties = []
-    async with open_session(isolated) as session:
-        await registry.trust_ca(session.db, made.ca.cert, source="development")
-        for index in range(count):
-            organ = f"{prefix}.{index:02d}"
-            credentials = await registry.add_agency(
-                session.db,
-                session.management,
-                session.channel,
-                isolated,
-                registry.AgencyRequest(
-                    organ_id=organ, name=f"bench {organ}", issue=True, legacy=True
-                ),
-            )
-            node = urlsplit((isolated.amqp.urls or (isolated.amqp.url,))[-1])  # clients: last node
-            url = (
-                f"amqp://{credentials.amqp_user}:{credentials.amqp_password}@{node.hostname}:"
-                f"{node.port or 5672}/{isolated.amqp.vhost}"
-            )
-            assert credentials.key_path and credentials.cert_path
-            parties.append(
-                Party(
-                    organ_id=organ,
-                    amqp_url=url,
-                    key=pki.load_private_key(credentials.key_path.read_bytes()),
-                    cert=x509.load_pem_x509_certificate(credentials.cert_path.read_bytes()),
-                    config=EndpointConfig(
-                        organ_id=organ,
-                        amqp_url=url,
-                        state_dir=isolated.home / "sdk",
-                        auto_arrived=False,
-                    ),
-                )
-            )
-    return parties
-
-
-def rates(run: Run, fan_out: int) -> dict[str, float]:
-    if not run.receipts or not run.delivered:
-        return {"accepted_per_s": 0.0, "delivered_per_s": 0.0}
-    accepted = len(run.receipts) / (max(run.receipts.values()) - run.started)
-    delivered = len(run.delivered) / fan_out / (max(run.delivered.values()) - run.started)
-    return {"accepted_per_s": accepted, "delivered_per_s": delivered}
 
 
 def cpu_figures(run: Run) -> dict[str, dict[str, float]]:
@@ -317,14 +264,6 @@ async def database_bytes(url: str) -> int:
         await db.close()
 
 
-def stop_hub(hub: subprocess.Popen[bytes]) -> None:
-    os.killpg(hub.pid, signal.SIGTERM)
-    try:
-        hub.wait(timeout=30)
-    except Exception:
-        os.killpg(hub.pid, signal.SIGKILL)
-
-
 async def directory_phase(
     settings: Settings, options: BenchOptions, console: Console
 ) -> dict[str, Any]:
@@ -365,12 +304,3 @@ async def directory_phase(
                 if str(user.get("name", "")).startswith("bench.sys."):
                     await api.delete_user(str(user["name"]))
     return figures
-
-
-async def wait_ready(log: Path, started: float, workers: int, *, timeout: float = 120) -> float:
-    """Seconds from starting ``lienthong serve`` until every process logged hub_started."""
-    while time.perf_counter() - started < timeout:
-        if log.exists() and log.read_text(errors="replace").count("hub_started") >= workers:
-            return time.perf_counter() - started
-        await asyncio.sleep(0.05)
-    return float("nan")
