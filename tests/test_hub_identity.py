@@ -4,12 +4,9 @@ it trusts refuses to start (its seals would all fail `lienthong audit verify`)."
 
 from __future__ import annotations
 
-import datetime as dt
-
 import httpx
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hub import home
@@ -22,36 +19,8 @@ from tests.harness import running_hub
 
 def intermediate(
     root_key: ec.EllipticCurvePrivateKey, root: x509.Certificate
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP384R1())
-    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "lienthong issuing CA")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(root.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(root_key, hashes.SHA384())
-    )
-    return key, cert
+) -> tuple[issuing.PrivateKey, x509.Certificate]:
+    return issuing.make_ca("lienthong issuing CA", days=365, issuer=(root_key, root))
 
 
 def test_a_hub_certificate_under_an_intermediate_chains_with_it(settings) -> None:

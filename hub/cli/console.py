@@ -115,6 +115,6 @@ class Steps:
             self.progress.update(self.task, completed=self.progress.tasks[-1].total or 1)
         self.task = self.progress.add_task(what, total=total or 1)
 
-    def count(self, done: int) -> None:
+    def count(self, done: int, total: int | None = None) -> None:
         if self.task is not None:
-            self.progress.update(self.task, completed=done)
+            self.progress.update(self.task, completed=done, total=total)

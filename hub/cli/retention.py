@@ -48,7 +48,7 @@ def retention_command(
                     older_than=dt.timedelta(days=older_than),
                     archive=archive.resolve() if archive else None,
                     dry_run=dry_run,
-                    progress=lambda done, total: _advance(steps, done, total),
+                    progress=steps.count,
                 )
         finally:
             await db.close()
@@ -65,8 +65,3 @@ def retention_command(
         "copies; digests, receipts, links and seals kept",
         highlight=False,
     )
-
-
-def _advance(steps: Steps, done: int, total: int) -> None:
-    if steps.task is not None:
-        steps.progress.update(steps.task, total=total, completed=done)

@@ -39,19 +39,28 @@ def _name(common_name: str, organ_id: str | None = None) -> x509.Name:
     return x509.Name(attributes)
 
 
-def make_ca(common_name: str, *, days: int = 3650) -> tuple[PrivateKey, x509.Certificate]:
+def make_ca(
+    common_name: str,
+    *,
+    days: int = 3650,
+    issuer: tuple[CertificateIssuerPrivateKeyTypes, x509.Certificate] | None = None,
+) -> tuple[PrivateKey, x509.Certificate]:
+    """A CA: self-signed (a root), or with ``issuer`` an intermediate under that CA."""
     key = ec.generate_private_key(ec.SECP384R1())
     name = _name(common_name)
+    signer_key, issuer_name = (key, name) if issuer is None else (issuer[0], issuer[1].subject)
     now = utcnow()
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
-        .issuer_name(name)
+        .issuer_name(issuer_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+        .add_extension(
+            x509.BasicConstraints(ca=True, path_length=1 if issuer is None else 0), critical=True
+        )
         .add_extension(
             x509.KeyUsage(
                 digital_signature=False,
@@ -67,7 +76,7 @@ def make_ca(common_name: str, *, days: int = 3650) -> tuple[PrivateKey, x509.Cer
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA384())
+        .sign(signer_key, hashes.SHA384())
     )
     return key, cert
 

@@ -19,8 +19,8 @@ from hub import config
 from hub.broker.management import Management
 from hub.db.connection import with_database
 from hub.db.migrate import migrate
-from tools.bench.drive import one_to_one, percentile, start_hub, traffic
-from tools.bench.parties import rates, register, stop_hub, wait_ready
+from tools.bench.drive import one_to_one, start_hub, traffic
+from tools.bench.parties import latency_figures, rates, register, stop_hub, wait_ready
 
 CLUSTER = Path(__file__).resolve().parents[2] / "scripts" / "cluster.sh"
 
@@ -98,14 +98,7 @@ async def cluster_phase(
                     rate=target,
                     progress=lambda n: progress.advance(task, n),
                 )
-            latencies = slow.latencies()
-            figures["latency_at_half"] = {
-                "rate_per_s": target,
-                "p50_ms": percentile(latencies, 0.50) * 1000,
-                "p95_ms": percentile(latencies, 0.95) * 1000,
-                "p99_ms": percentile(latencies, 0.99) * 1000,
-                "count": len(latencies),
-            }
+            figures["latency_at_half"] = latency_figures(slow, target)
             return figures
         finally:
             stop_hub(hub)

@@ -18,7 +18,7 @@ from hub import home
 from hub.config import Settings
 from hub.registry import pki, registry
 from hub.session import open_session
-from tools.bench.drive import Party, Run
+from tools.bench.drive import Party, Run, percentile
 
 
 async def register(isolated: Settings, count: int, prefix: str) -> list[Party]:
@@ -83,3 +83,15 @@ async def wait_ready(log: Path, started: float, workers: int, *, timeout: float 
             return time.perf_counter() - started
         await asyncio.sleep(0.05)
     return float("nan")
+
+
+def latency_figures(run: Run, rate: float) -> dict[str, float]:
+    """p50/p95/p99 end-to-end latency of a paced run, in ms."""
+    latencies = run.latencies()
+    return {
+        "rate_per_s": rate,
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p95_ms": percentile(latencies, 0.95) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "count": len(latencies),
+    }

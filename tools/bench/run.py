@@ -27,14 +27,13 @@ from tools.bench.drive import (
     hub_memory,
     one_to_one,
     package,
-    percentile,
     reset_peaks,
     start_hub,
     traffic,
 )
 from tools.bench.isolation import isolate
 from tools.bench.national import NationalOptions, national_phase
-from tools.bench.parties import rates, register, stop_hub, wait_ready
+from tools.bench.parties import latency_figures, rates, register, stop_hub, wait_ready
 
 SMALL_ATTACHMENT = 2 * 1024
 LARGE_ATTACHMENT = 200 * 1024
@@ -167,14 +166,7 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
             run_latency = await drive(
                 f"small at {target:.0f}/s (half)", latency_work, 1, rate=target
             )
-            latencies = run_latency.latencies()
-            result["latency_at_half"] = {
-                "rate_per_s": target,
-                "p50_ms": percentile(latencies, 0.50) * 1000,
-                "p95_ms": percentile(latencies, 0.95) * 1000,
-                "p99_ms": percentile(latencies, 0.99) * 1000,
-                "count": len(latencies),
-            }
+            result["latency_at_half"] = latency_figures(run_latency, target)
             fan_work = make(options.fan_out_docs, 5, small, "small, 5 recipients")
             run_fan = await drive("small, 5 recipients", fan_work, 5)
             result["small_5"] = {
