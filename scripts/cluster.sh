@@ -31,6 +31,14 @@ ctl() { HOME="$base/rabbit" "$rabbit_sbin/rabbitmqctl" -q -n "$(node "$1")" "${@
 
 port_taken() { ss -Htln "sport = :$1" | grep -q .; }
 
+# a live process, not a zombie: a killed node whose parent is an init that reaps late still
+# answers kill -0 (seen in CI, where `up` then waited a minute for a node it never started)
+alive() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 rabbit_env() {
   local i=$1 dir="$base/rabbit/n$1"
   echo HOME="$base/rabbit" RABBITMQ_NODENAME="$(node "$i")" RABBITMQ_NODE_PORT="$(amqp_port "$i")" \
@@ -49,7 +57,7 @@ rabbit_up() {
   for i in "${nodes[@]}"; do
     # running (or still booting): its pid file names a live process
     pid_file="$base/rabbit/n$i/pid"
-    if [ -s "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then continue; fi
+    if [ -s "$pid_file" ] && alive "$(cat "$pid_file")"; then continue; fi
     for port in "$(amqp_port "$i")" $((25680 + i)) $((15680 + i)); do
       port_taken "$port" && fail "port $port is taken: stop what uses it (ss -ltnp 'sport = :$port')"
     done
