@@ -25,6 +25,7 @@ DEFAULTS: Mapping[str, str] = {
     "LIENTHONG_HTTP": "127.0.0.1:8080",
     "LIENTHONG_HOME": "./.lienthong",
     "LIENTHONG_MAX_PACKAGE_BYTES": "67108864",
+    "LIENTHONG_INLINE_MAX_BYTES": "8388608",
     "LIENTHONG_CRL_STALE": "refuse",
     "LIENTHONG_CRL_REFRESH_SECONDS": "3600",
     "LIENTHONG_SEAL_SECONDS": "60",
@@ -68,6 +69,19 @@ class Settings:
     vxp_timezone: str | None = None
     """The zone the national SDK's timestamps are read in (it writes its JVM's local time with
     no zone); ``None``: the hub's own local zone."""
+    inline_max_bytes: int = 8 * 1024 * 1024
+    """A package larger than this goes into inboxes as a claim check (``x-body-url``)."""
+    public_url: str | None = None
+    """``LIENTHONG_PUBLIC_URL``: how recipients reach the hub's HTTP side (its ``x-body-url``
+    links); ``None``: ``http://`` and the address the hub listens on."""
+
+    @property
+    def base_url(self) -> str:
+        """The hub's HTTP address as recipients reach it, without a trailing slash."""
+        if self.public_url is not None:
+            return self.public_url.rstrip("/")
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"http://{host}:{self.http_port}"
 
     @property
     def database_name(self) -> str:
@@ -177,13 +191,25 @@ def _http(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _size(value: str) -> int:
+def _size(value: str, name: str = "LIENTHONG_MAX_PACKAGE_BYTES") -> int:
     if not value.isdigit() or int(value) <= 0:
         raise ConfigError(
-            f"LIENTHONG_MAX_PACKAGE_BYTES={value!r} is not a positive whole number of bytes; "
-            "use for example 67108864 (64 MiB)"
+            f"{name}={value!r} is not a positive whole number of bytes; "
+            f"use for example {DEFAULTS[name]} ({int(DEFAULTS[name]) // 2**20} MiB)"
         )
     return int(value)
+
+
+def _public_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ConfigError(
+            f"LIENTHONG_PUBLIC_URL={value!r} is not an http(s) URL without a query; use the "
+            "address recipients reach the hub at, e.g. https://truc.example.gov.vn"
+        )
+    return value
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
@@ -251,6 +277,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         seal_seconds=_seconds("LIENTHONG_SEAL_SECONDS", get("LIENTHONG_SEAL_SECONDS")),
         check_seconds=_seconds("LIENTHONG_CHECK_SECONDS", get("LIENTHONG_CHECK_SECONDS")),
         vxp_timezone=_zone(env.get("LIENTHONG_VXP_TIMEZONE", "").strip() or None),
+        inline_max_bytes=_size(get("LIENTHONG_INLINE_MAX_BYTES"), "LIENTHONG_INLINE_MAX_BYTES"),
+        public_url=_public_url(env.get("LIENTHONG_PUBLIC_URL", "").strip() or None),
     )
 
 

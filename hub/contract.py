@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from lxml import etree
 
+from hub.broker.claims import Claim, ClaimError, Tally
 from hub.broker.names import (
     ADDRESSED_TO_HEADER,
     DOCUMENT_HEADER,
@@ -40,12 +41,15 @@ __all__ = [
     "RECEIPT_NS",
     "RECIPIENT_HEADER",
     "SUBMIT_EXCHANGE",
+    "Claim",
+    "ClaimError",
     "Code",
     "DocumentPackage",
     "PrivateKey",
     "ReceiverChange",
     "Replacement",
     "SignedDocument",
+    "Tally",
     "check_chain",
     "inbox",
     "load_certificates",

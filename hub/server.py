@@ -22,6 +22,7 @@ from hub import config, home, logs, metrics
 from hub.audit.seal import Sealer
 from hub.backoff import Backoff
 from hub.broker import topology
+from hub.broker.claims import ClaimChecks
 from hub.broker.publisher import Publisher
 from hub.check import decision
 from hub.config import Settings
@@ -137,6 +138,7 @@ async def run_hub(
                 out.recipient, receipt=out.is_receipt, today=decision.local_date(utcnow())
             ),
             lambda system: system in registry.snapshot.systems,
+            ClaimChecks(inline_max=settings.inline_max_bytes, base_url=settings.base_url),
         )
         pipeline = Pipeline(
             settings=settings,
@@ -172,6 +174,12 @@ async def run_hub(
                 asyncio.create_task(QueueWatch(settings).run(), name="queues"),
             ]
         server: _Server | None = None
+        if settings.public_url is None and settings.http_host in ("0.0.0.0", "::"):
+            log.warning(
+                "public_url_unset",
+                detail=f"claim checks point at {settings.base_url}, which recipients cannot "
+                "reach: set LIENTHONG_PUBLIC_URL to the address they use",
+            )
         if options.http:
             app = create_app(
                 HubState(

@@ -28,6 +28,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from cryptography import x509
 
+from adapters.sdk import claims
 from adapters.sdk.items import Document, Item, Receipt
 from adapters.sdk.packages import (
     DocumentSpec,
@@ -64,6 +65,9 @@ class EndpointConfig:
     """The connected system (its broker user and inboxes); None: the agency is its own system."""
     agency_keys: Mapping[str, tuple[Path, Path]] = field(default_factory=dict)
     """Other agencies the system hosts: OrganId → (key, certificate) to sign their packages."""
+    http_token: str | None = field(default=None, repr=False)
+    """The system's gateway token: fetches the packages too large to come inline (claim
+    checks, contract version 2)."""
 
     @property
     def system(self) -> str:
@@ -109,6 +113,7 @@ class EndpointConfig:
             amqp_url=url,
             key_path=options.pop("key_path", key_path),
             cert_path=options.pop("cert_path", cert_path),
+            http_token=options.pop("http_token", data.get("http_token")),
             **options,
         )
 
@@ -369,7 +374,13 @@ class Endpoint:
                 with contextlib.suppress(Exception):
                     await message.ack()
                 continue
-            item = item_of(message, urgent=rank == 0, trusted=self.trusted)
+            try:
+                body = await claims.body_of(message, self.config.http_token)
+            except contract.ClaimError:
+                with contextlib.suppress(Exception):
+                    await message.nack(requeue=True)  # it stays in the inbox for a later try
+                raise
+            item = item_of(message, body, urgent=rank == 0, trusted=self.trusted)
             if (
                 isinstance(item, Document)
                 and self.config.auto_arrived

@@ -68,20 +68,25 @@ def verify_document(
 
 
 def item_of(
-    message: AbstractIncomingMessage, *, urgent: bool, trusted: Sequence[x509.Certificate]
+    message: AbstractIncomingMessage,
+    body: bytes,
+    *,
+    urgent: bool,
+    trusted: Sequence[x509.Certificate],
 ) -> Item:
+    """``body``: the package — the message's own, or a claim check's fetched bytes."""
     message_id = message.message_id or ""
     recipient = recipient_of(message)
     if message.type == "receipt":
-        return Receipt.parse(message.body, recipient=recipient)
+        return Receipt.parse(body, recipient=recipient)
     if message.type == "status":
-        return Status.parse(message_id, message.body, recipient=recipient)
+        return Status.parse(message_id, body, recipient=recipient)
     accepted_at = message.timestamp.replace(tzinfo=dt.UTC) if message.timestamp else None
-    signed, problem = verify_document(message.body, trusted=trusted, accepted_at=accepted_at)
+    signed, problem = verify_document(body, trusted=trusted, accepted_at=accepted_at)
     addressed = (message.headers or {}).get(ADDRESSED_TO_HEADER)
     return Document.parse(
         message_id,
-        message.body,
+        body,
         urgent=urgent,
         verified=signed is not None,
         problem=problem,

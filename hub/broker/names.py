@@ -53,3 +53,8 @@ RECIPIENT_HEADER = "x-recipient"
 """Version 2: the OrganId an inbox message is for (a system hosts many agencies)."""
 ADDRESSED_TO_HEADER = "x-addressed-to"
 """Version 2: the closed OrganId a package named, when it went to the successor."""
+BODY_URL_HEADER = "x-body-url"
+BODY_SHA256_HEADER = "x-body-sha256"
+BODY_SIZE_HEADER = "x-body-size"
+"""Version 2 (large packages): an inbox message with an empty body, its bytes fetched from
+``x-body-url`` with the recipient system's token (:mod:`hub.broker.claims`)."""

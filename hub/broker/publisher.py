@@ -1,4 +1,5 @@
-"""Publishing into inboxes with publisher confirms; unroutable messages are reported, not lost."""
+"""Publishing into inboxes with publisher confirms; unroutable messages are reported, not lost.
+A package larger than the inline limit goes as a claim check (:mod:`hub.broker.claims`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aio_pika.abc import AbstractChannel, AbstractExchange
 from pamqp.common import FieldValue
 
 from hub.broker import names, topology
+from hub.broker.claims import ClaimChecks
 from hub.errors import Unroutable
 from hub.record.deliveries import Outbound
 
@@ -24,11 +26,13 @@ class Publisher:
         exchange: AbstractExchange,
         route: Route,
         is_system: Callable[[str], bool],
+        claims: ClaimChecks,
     ) -> None:
         self._channel = channel
         self._exchange = exchange
         self._route = route
         self._is_system = is_system
+        self._claims = claims
 
     @classmethod
     async def open(
@@ -36,14 +40,19 @@ class Publisher:
         connection: aio_pika.abc.AbstractRobustConnection,
         route: Route,
         is_system: Callable[[str], bool],
+        claims: ClaimChecks,
     ) -> Publisher:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         exchange = await channel.get_exchange(names.DELIVER_EXCHANGE, ensure=True)
-        return cls(channel, exchange, route, is_system)
+        return cls(channel, exchange, route, is_system, claims)
 
-    @staticmethod
-    def message(out: Outbound) -> aio_pika.Message:
+    def message(self, out: Outbound) -> aio_pika.Message:
         headers: dict[str, FieldValue] = {}
+        body = out.body
+        claim = self._claims.claim_for(kind=out.kind, message_id=out.message_id, body=body)
+        if claim is not None:
+            headers.update(claim.headers())
+            body = b""
         if out.document_id is not None:
             headers[names.DOCUMENT_HEADER] = out.document_id
         if out.for_agency is not None:
@@ -51,7 +60,7 @@ class Publisher:
         if out.addressed_to is not None:
             headers[names.ADDRESSED_TO_HEADER] = out.addressed_to
         return aio_pika.Message(
-            out.body,
+            body,
             message_id=out.message_id,
             type=out.kind,
             headers=headers,

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hub import __version__, metrics
 from hub.db import Q
-from hub.http import directory, documents, gateway, oversight, problems, vxp
+from hub.http import bodies, directory, documents, gateway, oversight, problems, vxp
 from hub.record.records import Recorded
 from hub.route.pipeline import Pipeline
 from hub.vxp import auth
@@ -82,6 +82,7 @@ def create_app(state: HubState) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(directory.router)
     app.include_router(gateway.router)
+    app.include_router(bodies.router)
     app.include_router(vxp.router)
     app.include_router(oversight.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

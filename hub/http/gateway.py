@@ -22,6 +22,7 @@ from hub.broker import names
 from hub.check.decision import Submission, fallback_message_id
 from hub.check.schema import Kind
 from hub.db import Q
+from hub.http import bodies
 from hub.http.auth import SystemCaller
 from hub.http.problems import Problem
 from hub.record.records import Recorded
@@ -260,6 +261,9 @@ async def get_inbox_message(message_id: str, request: Request, who: SystemCaller
         headers["X-Recipient"] = row["recipient"]
     if row["addressed_to"]:
         headers["X-Addressed-To"] = row["addressed_to"]
+    if row["claimed_package"] is not None:  # a claim check: the package's bytes, streamed
+        pool = _state(request).pipeline.pool
+        return await bodies.streamed(pool, message_id, system=None, headers=headers)
     return Response(bytes(row["body"]), media_type=XML, headers=headers)
 
 

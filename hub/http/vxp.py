@@ -25,6 +25,7 @@ from hub.check.decision import Submission, fallback_message_id
 from hub.check.schema import Kind
 from hub.db import Q
 from hub.errors import HubError
+from hub.http import bodies
 from hub.http.gateway import (
     SUBMIT_WAIT_SECONDS,
     read_body,
@@ -206,10 +207,17 @@ async def _message(request: Request, signed: auth.Signed) -> Any:
     return row
 
 
+async def _body(request: Request, row: Any) -> bytes:
+    """The message's bytes; a claim check's from its package."""
+    if row["claimed_package"] is None:
+        return bytes(row["body"])
+    return await bodies.whole(request.app.state.hub.pipeline.pool, row["claimed_package"])
+
+
 async def get_edoc(request: Request, signed: auth.Signed) -> dict[str, Any]:
     row = await _message(request, signed)
     return shapes.ok(
-        data=base64.b64encode(bytes(row["body"])).decode("ascii"),
+        data=base64.b64encode(await _body(request, row)).decode("ascii"),
         docId=row["message_id"],
         messageType=row["kind"],
     )
@@ -221,7 +229,7 @@ async def download_edoc(request: Request, signed: auth.Signed) -> Response:
     except auth.Refused as failed:
         # the SDK writes whatever comes back to its file: an empty body is its FAIL
         return Response(b"", status_code=404, headers={"X-Lienthong-Error": failed.message})
-    return Response(bytes(row["body"]), media_type="application/xml")
+    return Response(await _body(request, row), media_type="application/xml")
 
 
 async def update_status(request: Request, signed: auth.Signed) -> dict[str, Any]:

@@ -4,6 +4,7 @@ data."""
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import asyncpg
@@ -12,6 +13,12 @@ from hub.broker.management import Management
 from hub.config import Settings
 from hub.db.connection import with_database
 from hub.db.migrate import migrate
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def isolate(
@@ -40,7 +47,8 @@ async def isolate(
         "LIENTHONG_DATABASE_URL": with_database(base + "/x", name),
         "LIENTHONG_AMQP_URL": amqp,
         "LIENTHONG_HOME": str((output / f"home{suffix}").resolve()),
-        "LIENTHONG_HTTP": "127.0.0.1:0",
+        # a port of its own: claim checks (packages over 8 MiB) are fetched from it
+        "LIENTHONG_HTTP": f"127.0.0.1:{free_port()}",
         "LIENTHONG_MAX_PACKAGE_BYTES": str(64 * 1024 * 1024),
     }
     from hub import config

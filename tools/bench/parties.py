@@ -54,6 +54,7 @@ async def register(isolated: Settings, count: int, prefix: str) -> list[Party]:
                         amqp_url=url,
                         state_dir=isolated.home / "sdk",
                         auto_arrived=False,
+                        http_token=credentials.http_token,  # large packages: claim checks
                     ),
                 )
             )

@@ -142,11 +142,16 @@ ON CONFLICT (organ_id, message_id) DO NOTHING;
 
 -- name: gateway_list
 -- $4: only the messages for one hosted agency (x-recipient), or NULL for all.
-SELECT message_id, kind, document_id, urgent, taken_at, length(body) AS size, recipient,
-       addressed_to
-FROM gateway_inbox
-WHERE organ_id = $1 AND acked_at IS NULL AND ($4::text IS NULL OR recipient = $4)
-ORDER BY urgent DESC, taken_at, message_id
+-- A claim check (an empty body: a package is never empty) has its package's size.
+SELECT g.message_id, g.kind, g.document_id, g.urgent, g.taken_at,
+       CASE WHEN octet_length(g.body) = 0
+            THEN (SELECT p.size_bytes FROM delivery d JOIN package p ON p.id = d.package_id
+                  WHERE d.message_id = g.message_id)
+            ELSE octet_length(g.body) END AS size,
+       g.recipient, g.addressed_to
+FROM gateway_inbox g
+WHERE g.organ_id = $1 AND g.acked_at IS NULL AND ($4::text IS NULL OR g.recipient = $4)
+ORDER BY g.urgent DESC, g.taken_at, g.message_id
 LIMIT $2 OFFSET $3;
 
 -- name: gateway_count
@@ -154,8 +159,13 @@ SELECT count(*) FROM gateway_inbox
 WHERE organ_id = $1 AND acked_at IS NULL AND ($2::text IS NULL OR recipient = $2);
 
 -- name: gateway_get
-SELECT message_id, kind, document_id, urgent, body, acked_at, recipient, addressed_to
-FROM gateway_inbox WHERE organ_id = $1 AND message_id = $2;
+-- For a claim check (an empty body), claimed_package names the package whose bytes to serve.
+SELECT g.message_id, g.kind, g.document_id, g.urgent, g.body, g.acked_at, g.recipient,
+       g.addressed_to, d.package_id AS claimed_package
+FROM gateway_inbox g
+LEFT JOIN delivery d ON octet_length(g.body) = 0 AND g.kind <> 'receipt'
+                    AND d.message_id = g.message_id
+WHERE g.organ_id = $1 AND g.message_id = $2;
 
 -- name: gateway_ack
 UPDATE gateway_inbox SET acked_at = coalesce(acked_at, now())
