@@ -40,6 +40,8 @@ async def test_bench_smoke_run(settings, tmp_path) -> None:
     assert saved["latency_at_half"]["count"] > 0
     assert saved["huge"]["delivered"] is True
     assert len(saved["stages"]) == 5 and saved["hub_over_slowest_stage"] > 0
+    assert saved["naive"]["count"] == options.small and saved["naive"]["per_s"] > 0
+    assert saved["naive"]["cpu_ms_per_document"] > 0 and saved["hub_over_naive"] > 0
     assert png_path is not None and png_path.read_bytes().startswith(b"\x89PNG")
     spent = saved["small_1"]["cpu_ms_per_document"]
     assert spent["hub"] > 0 and spent["rabbitmq"] > 0 and spent["driver"] > 0
@@ -62,6 +64,7 @@ async def test_bench_smoke_run(settings, tmp_path) -> None:
     assert "one change reaches a running hub" in text
     assert "/vxp/sendEdoc over the gateway" in text
     assert "CPU ms per document" in text and "ceiling at this cost" in text
+    assert "hub / naive pipeline" in text and "hub processor time per document" in text
 
 
 def test_processor_time_is_told_apart_by_party() -> None:

@@ -10,11 +10,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-TARGETS = {
-    "small_1": 1000.0,  # documents/s sustained end to end, small packages, one recipient
-    "latency_p99_ms": 100.0,  # at 500 documents/s
-    "large_1": 200.0,  # documents/s, 200 KB packages
-    "huge_growth": 4.0,  # hub memory growth over the package size for a 50 MB package
+TARGETS = {  # issue 18, on this 2-core machine with RabbitMQ and PostgreSQL on it
+    "small_1": 300.0,  # documents/s sustained end to end, small packages, one recipient
+    "hub_cpu_ms": 2.0,  # the hub's processor time per small document
+    "latency_p99_ms": 100.0,  # at half the small-document throughput
+    "large_1": 120.0,  # documents/s, 200 KB packages
+    "huge_growth": 2.0,  # hub memory growth over the package size for a 64 MiB package
+    "hub_over_naive": 1.0,  # the hub's small-document throughput over the naive pipeline's
 }
 
 
@@ -87,10 +89,29 @@ def show(result: dict[str, Any], console: Console) -> None:
         )
     cpu_rows(row, small, result["machine"]["cpus"])
     latency = result["latency_at_half"]
+    hub_ms = (small.get("cpu_ms_per_document") or {}).get("hub")
+    if hub_ms is not None:
+        row(
+            "  hub processor time per document (ms)",
+            f"{hub_ms:.2f}",
+            f"≤ {TARGETS['hub_cpu_ms']:.1f}",
+        )
+    if "naive" in result:
+        naive = result["naive"]
+        row(
+            "naive pipeline (lxml + signxml + insert + confirm), same packages: docs/s",
+            f"{naive['per_s']:.0f}",
+        )
+        row("  its processor time per document (ms)", f"{naive['cpu_ms_per_document']:.2f}")
+        row(
+            "  hub / naive pipeline",
+            f"{result['hub_over_naive']:.2f}",
+            f"≥ {TARGETS['hub_over_naive']:.1f}",
+        )
     row(
         f"latency p50 / p95 / p99 at {latency['rate_per_s']:.0f}/s (ms)",
         f"{latency['p50_ms']:.0f} / {latency['p95_ms']:.0f} / {latency['p99_ms']:.0f}",
-        f"p99 ≤ {TARGETS['latency_p99_ms']:.0f} at 500/s",
+        f"p99 ≤ {TARGETS['latency_p99_ms']:.0f} at half",
     )
     row("small, 5 recipients: accepted/s", f"{fan['accepted_per_s']:.0f}")
     row("  delivered (documents x recipients)/s", f"{fan['delivered_per_s'] * 5:.0f}")
@@ -101,11 +122,19 @@ def show(result: dict[str, Any], console: Console) -> None:
     )
     cpu_rows(row, large, result["machine"]["cpus"])
     huge = result["huge"]
-    row(f"{huge['package_bytes'] / 1e6:.0f} MB package delivered", str(huge["delivered"]))
+    row(
+        f"{huge['package_bytes'] / 2**20:.0f} MiB package delivered (a claim check, fetched)",
+        str(huge["delivered"]),
+    )
     row(
         "  hub memory growth / package size",
         f"{huge['growth_over_size']:.1f}x",
         f"≤ {TARGETS['huge_growth']:.0f}x",
+    )
+    row(
+        "512 MiB package delivered",
+        "not yet: submissions travel whole through AMQP (64 MiB limit)",
+        "yes",
     )
     row("hub peak memory (all processes)", f"{result['hub_memory']['peak'] / 1e6:.0f} MB")
     for stage in result["stages"]:
