@@ -117,6 +117,14 @@ DELIVERIES = Counter(
     ["kind"],
     registry=_registry,
 )
+TRIAGED = Counter(
+    "lienthong_triaged_total",
+    "Submissions placed after ingress: a document handled by the ingress reader itself (here: "
+    "ingress was quiet, one broker message saved), or moved into the urgent or ordinary work "
+    "lane (also an operator's requeue)",
+    ["placed"],
+    registry=_registry,
+)
 DEAD_LETTERS = Counter(
     "lienthong_dead_letters_total",
     "Messages sent to lienthong.dead, by reason",

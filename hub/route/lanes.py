@@ -91,6 +91,7 @@ async def admit(
         headers,
         timestamp=message.timestamp,
     )
+    metrics.TRIAGED.labels(lane).inc()
 
 
 def hub_headers(message: AbstractIncomingMessage) -> dict[str, Any]:

@@ -4,10 +4,16 @@
 ``lienthong.ingress`` (``edoc``, ``status``). Both are single-active-consumer queues: one hub
 process at a time reads them, in the order the broker holds them — another takes over when it
 goes — so that what one submitter sent is taken in the order it was sent, whichever hub
-processes and machines run. Documents are moved into the urgent or the ordinary work lane,
-where every hub process takes them. Statuses are handled right here, one submitter's one after
-the other (its 01 before its 03 before its 05), concurrently across submitters: a status moved
-into a lane could be taken by two processes at once and applied out of order.
+processes and machines run. Statuses are handled right here, one submitter's one after the
+other (its 01 before its 03 before its 05), concurrently across submitters: a status moved into
+a lane could be taken by two processes at once and applied out of order.
+
+A document is handled right here too while ingress is quiet — fewer than
+:data:`hub.route.pipeline.TRIAGE_BUSY` submissions taken off it and not yet placed, and fewer
+than :data:`HERE_MOST` documents being handled here — which saves the broker one persistent
+message (the lane's) per document. Under a backlog it is moved into the urgent or the ordinary
+work lane, where every hub process takes them, urgent first: so an urgent package behind
+thousands of ordinary ones still overtakes them, and the backlog is shared by every process.
 """
 
 from __future__ import annotations
@@ -18,15 +24,18 @@ import contextlib
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
-from hub import broker
+from hub import broker, metrics
 from hub.broker import names
 from hub.check.schema import Kind
 from hub.route.handling import Handler, KeyedLocks
 from hub.route.lanes import admit, channel_closed, dead_letter
-from hub.route.pipeline import Pipeline
+from hub.route.pipeline import TRIAGE_BUSY, Pipeline
 from hub.route.urgency import lane_of
 
 log = structlog.get_logger(__name__)
+
+HERE_MOST = 16
+"""Documents handled by triage itself at once (beyond them, they go to the work lanes)."""
 
 
 def kind_of(routing_key: str) -> str | None:
@@ -46,6 +55,8 @@ class Triage:
         self._in_flight = in_flight
         self._locks = KeyedLocks()
         self._handler = Handler(connection, pipeline)
+        self._here = 0
+        """Documents being handled here (not moved to a lane)."""
 
     async def run(self) -> None:
         channel = await self._connection.channel(publisher_confirms=True)
@@ -67,12 +78,22 @@ class Triage:
 
     async def _move(self, channel: AbstractChannel, message: AbstractIncomingMessage) -> None:
         self._pipeline.triage_started()
+        here = False
         try:
-            await self._move_one(channel, message)
+            here = await self._move_one(channel, message)
         finally:
             self._pipeline.triage_done()
+        if here:  # placed: no longer triage's backlog, handled in this process
+            try:
+                await self._document_here(message)
+            finally:
+                self._here -= 1
 
-    async def _move_one(self, channel: AbstractChannel, message: AbstractIncomingMessage) -> None:
+    def _quiet(self) -> bool:
+        return self._here < HERE_MOST and self._pipeline.triage_in_flight <= TRIAGE_BUSY
+
+    async def _move_one(self, channel: AbstractChannel, message: AbstractIncomingMessage) -> bool:
+        """Place one submission; True when it is a document to handle here (see the module)."""
         try:
             if not message.user_id:
                 log.warning(
@@ -89,7 +110,7 @@ class Triage:
                     {},
                 )
                 await message.ack()
-                return
+                return False
             kind = kind_of(message.routing_key or "")
             if kind is None:
                 await dead_letter(
@@ -100,12 +121,16 @@ class Triage:
                     {},
                 )
                 await message.ack()
-                return
+                return False
             # Only what the broker checked (user_id, routing key) names the submitter and kind;
             # the publisher's own headers are not carried into the hub.
             if kind == Kind.STATUS.value:
                 await self._status(message, message.user_id)
-                return
+                return False
+            if self._quiet():
+                self._here += 1
+                metrics.TRIAGED.labels("here").inc()
+                return True
             await admit(
                 channel,
                 message,
@@ -122,6 +147,20 @@ class Triage:
                 with contextlib.suppress(*broker.TRANSIENT):
                     await asyncio.sleep(0.5)
                     await message.nack(requeue=True)
+        return False
+
+    async def _document_here(self, message: AbstractIncomingMessage) -> None:
+        """A document handled in this process, acknowledged once handled (as a lane's are)."""
+        submitter = message.user_id or ""
+        kind = Kind.EDOC.value
+        lane = lane_of(message.body, kind, self._pipeline.registry.urgent_documents)
+        ours = self._pipeline.stamper.stamp(
+            message_id=message.message_id or "",
+            submitter=submitter,
+            kind=kind,
+            size=len(message.body),
+        )
+        await self._handler.handle(message, submitter=submitter, kind=kind, lane=lane, ours=ours)
 
     async def _status(self, message: AbstractIncomingMessage, submitter: str) -> None:
         """A status, after the earlier ones of its submitter; acknowledged once handled."""
