@@ -24,7 +24,8 @@ from pathlib import Path
 
 import structlog
 
-from adapters.sdk.endpoint import Endpoint, EndpointConfig, SendTimeout
+from adapters.sdk.config import EndpointConfig
+from adapters.sdk.endpoint import Endpoint, SendTimeout
 from adapters.sdk.items import Document, Receipt, Status
 
 log = structlog.get_logger(__name__)

@@ -20,7 +20,8 @@ from rich.console import Console
 from rich.progress import Progress
 
 from adapters.bridge import BridgeConfig, FolderBridge, kind_of
-from adapters.sdk.endpoint import Endpoint, EndpointConfig
+from adapters.sdk.config import EndpointConfig
+from adapters.sdk.endpoint import Endpoint
 from adapters.sdk.items import Document, Receipt, Status
 from hub import config, home, logs
 from hub.errors import HubError

@@ -39,6 +39,8 @@ async def test_bench_smoke_run(settings, tmp_path) -> None:
     assert saved["large_1"]["accepted_per_s"] > 0
     assert saved["latency_at_half"]["count"] > 0
     assert saved["huge"]["delivered"] is True
+    giant = saved["giant"]  # over 8 MiB: uploaded over HTTP, delivered as a claim check
+    assert giant["accepted"] and giant["delivered"] and giant["verified"], giant
     assert len(saved["stages"]) == 5 and saved["hub_over_slowest_stage"] > 0
     assert saved["naive"]["count"] == options.small and saved["naive"]["per_s"] > 0
     assert saved["naive"]["cpu_ms_per_document"] > 0 and saved["hub_over_naive"] > 0

@@ -20,6 +20,7 @@ import pytest
 from adapters.sdk.claims import BodyUnavailable
 from adapters.sdk.endpoint import Endpoint
 from adapters.sdk.items import Document
+from adapters.sdk.uploads import UploadFailed
 from hub.broker import names
 from hub.broker.claims import Claim, ClaimChecks, ClaimError, Tally
 from hub.config import Settings
@@ -259,3 +260,27 @@ async def test_the_national_sdk_endpoint_serves_the_whole_package(
         assert base64.b64decode(got["data"]) == body
         downloaded = await client.post("/vxp/downloadEdoc", headers=signed({"docId": doc_id}))
         assert downloaded.content == body
+
+
+async def test_the_sdk_uploads_a_large_package_over_http_and_the_recipient_gets_it_whole(
+    world: World, settings: Settings, tmp_path: Path
+) -> None:
+    sender, recipient = await world.agency(random_organ_id()), await world.agency(random_organ_id())
+    body = world.document(sender, [recipient])
+    async with running_hub(claiming(settings), http=True) as base:
+        config = replace(config_for(world, sender, tmp_path), hub_url=base, upload_over_bytes=LIMIT)
+        async with Endpoint.open(config) as out:
+            receipt = await out.send(body, message_id="big-1")
+            assert receipt.outcome == "accepted", receipt.detail
+            # no token: said, and nothing submitted
+            tokenless = replace(config, http_token=None)
+            async with Endpoint.open(tokenless) as other:
+                with pytest.raises(UploadFailed, match="http_token"):
+                    await other.submit(body, message_id="big-2")
+        async with Endpoint.open(config_for(world, recipient, tmp_path)) as into:
+            items = [item async for item in into.inbox(idle_timeout=3)]
+    assert [i.body for i in items if isinstance(i, Document)] == [body]
+    channels = await world.session.db.fetch(
+        "SELECT message_id, channel FROM package WHERE submitter = $1", sender.system
+    )
+    assert [(r["message_id"], r["channel"]) for r in channels] == [("big-1", "http")]

@@ -10,7 +10,8 @@ import aio_pika
 import pytest
 
 from adapters.sdk import Attachment, DocumentSpec
-from adapters.sdk.endpoint import Endpoint, EndpointConfig, SendTimeout
+from adapters.sdk.config import EndpointConfig
+from adapters.sdk.endpoint import Endpoint, SendTimeout
 from adapters.sdk.items import Document, Receipt, Status
 from hub import home
 from hub.broker import names

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 
 from adapters.bridge import BridgeConfig, FolderBridge
-from adapters.sdk.endpoint import Endpoint, EndpointConfig
+from adapters.sdk.config import EndpointConfig
+from adapters.sdk.endpoint import Endpoint
 from adapters.sdk.items import Document, Status
 from hub import home
 from hub.registry import systems

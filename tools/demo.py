@@ -179,7 +179,8 @@ async def exchange(
     import httpx
 
     from adapters.sdk import Attachment, DocumentSpec, Organization, StatusSpec, build_status
-    from adapters.sdk.endpoint import Endpoint, EndpointConfig
+    from adapters.sdk.config import EndpointConfig
+    from adapters.sdk.endpoint import Endpoint
     from adapters.sdk.items import Status
     from hub import home
     from hub.check.signing import sign_package

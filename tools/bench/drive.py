@@ -16,7 +16,8 @@ import aio_pika
 from cryptography import x509
 
 from adapters.sdk import Attachment, DocumentSpec, Organization, build_document
-from adapters.sdk.endpoint import Endpoint, EndpointConfig
+from adapters.sdk.config import EndpointConfig
+from adapters.sdk.endpoint import Endpoint
 from adapters.sdk.items import Document
 from hub.check.signing import sign_package
 from hub.registry import pki

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from adapters.sdk.endpoint import EndpointConfig
+from adapters.sdk.config import EndpointConfig
 from hub import home
 from hub.config import Settings
 from hub.registry import pki, registry

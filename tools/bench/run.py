@@ -31,6 +31,7 @@ from tools.bench.drive import (
     start_hub,
     traffic,
 )
+from tools.bench.giant import giant_phase
 from tools.bench.isolation import isolate
 from tools.bench.national import NationalOptions, national_phase
 from tools.bench.parties import latency_figures, rates, register, stop_hub, wait_ready
@@ -48,6 +49,8 @@ class BenchOptions:
     stage_seconds: float = 2.0
     huge_mb: int = 64
     """The large package: this many MiB, just under LIENTHONG_MAX_PACKAGE_BYTES (64 MiB)."""
+    giant_mb: int = 512
+    """The largest: sent by the SDK over HTTP, delivered as a claim check (0: not tried)."""
     workers: int = 2
     output: Path = Path("bench-results")
     directory: DirectoryOptions = field(default_factory=DirectoryOptions)
@@ -64,6 +67,7 @@ class BenchOptions:
             latency_seconds=2.0,
             stage_seconds=0.2,
             huge_mb=2,
+            giant_mb=12,  # over 8 MiB: uploaded and claimed as the 512 MiB one is
             workers=1,
             output=output,
             directory=DirectoryOptions(agencies=400, systems=3, revoked=100, broker_systems=2),
@@ -203,6 +207,16 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
                 "growth_over_size": (peak - before) / len(huge_work[0][2]),
                 "peak_of_this_phase": peaks_reset,
             }
+        if options.giant_mb:
+            console.print(f"[dim]one {options.giant_mb} MiB package through the SDKs…[/]")
+            result["giant"] = await giant_phase(
+                hub.pid,
+                f"http://{env['LIENTHONG_HTTP']}",
+                senders[0],
+                recipients[0],
+                options.giant_mb,
+                home.ca_paths(isolated)[1],
+            )
         result["hub_memory"] = {
             "rss_at_start": base_rss,
             "peak": max(peak_so_far, hub_memory(hub.pid)[1]),
