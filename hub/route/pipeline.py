@@ -35,7 +35,8 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 TRIAGE_BUSY = 32
-"""Submissions in triage above which ordinary work waits (at most 0.2 s) for it to catch up."""
+"""Submissions in triage above which ordinary work waits (at most 1 s a message) for it to catch
+up: the triage of a backlog is quick, and an urgent package in it is found only at its end."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

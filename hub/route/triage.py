@@ -8,12 +8,12 @@ processes and machines run. Statuses are handled right here, one submitter's one
 other (its 01 before its 03 before its 05), concurrently across submitters: a status moved into
 a lane could be taken by two processes at once and applied out of order.
 
-A document is handled right here too while ingress is quiet — fewer than
-:data:`hub.route.pipeline.TRIAGE_BUSY` submissions taken off it and not yet placed, and fewer
-than :data:`HERE_MOST` documents being handled here — which saves the broker one persistent
-message (the lane's) per document. Under a backlog it is moved into the urgent or the ordinary
-work lane, where every hub process takes them, urgent first: so an urgent package behind
-thousands of ordinary ones still overtakes them, and the backlog is shared by every process.
+A document is handled right here too while ingress is quiet — no other submission taken off
+it and not yet placed, and fewer than :data:`HERE_MOST` documents being handled here — which
+saves the broker one persistent message (the lane's) per document. Under a backlog it is
+moved into the urgent or the ordinary work lane, where every hub process takes them, urgent
+first: so an urgent package behind thousands of ordinary ones still overtakes them, and the
+backlog is shared by every process.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from hub.broker import names
 from hub.check.schema import Kind
 from hub.route.handling import Handler, KeyedLocks
 from hub.route.lanes import admit, channel_closed, dead_letter
-from hub.route.pipeline import TRIAGE_BUSY, Pipeline
+from hub.route.pipeline import Pipeline
 from hub.route.urgency import lane_of
 
 log = structlog.get_logger(__name__)
@@ -90,7 +90,9 @@ class Triage:
                 self._here -= 1
 
     def _quiet(self) -> bool:
-        return self._here < HERE_MOST and self._pipeline.triage_in_flight <= TRIAGE_BUSY
+        """Nothing but this submission waits in triage: under a backlog every document goes to
+        a lane at once, so an urgent one behind it is reached as soon as it can be."""
+        return self._here < HERE_MOST and self._pipeline.triage_in_flight <= 1
 
     async def _move_one(self, channel: AbstractChannel, message: AbstractIncomingMessage) -> bool:
         """Place one submission; True when it is a document to handle here (see the module)."""

@@ -89,8 +89,10 @@ class Workers:
             except Exception as exc:
                 log.error("worker_error", message_id=message.message_id, error=repr(exc))
 
-    async def _yield_to_triage(self, *, longest: float = 0.2) -> None:
-        """Let triage drain a backlog in ingress first (an urgent package may be in it)."""
+    async def _yield_to_triage(self, *, longest: float = 1.0) -> None:
+        """Let triage drain a backlog in ingress first (an urgent package may be in it). At most
+        ``longest`` seconds: with 0.2 an urgent package behind 2,000 ordinary ones arrived after
+        316 to 523 of them on a 2-core machine, with 1.0 after 78 to 81, at the same throughput."""
         if not self._pipeline.triage_quiet.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._pipeline.triage_quiet.wait(), longest)
