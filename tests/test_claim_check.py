@@ -47,9 +47,10 @@ def auth(token: str) -> dict[str, str]:
 
 def test_only_packages_above_the_limit_travel_as_a_claim() -> None:
     checks = ClaimChecks(inline_max=10, base_url="https://hub.example.gov.vn")
-    assert checks.claim_for(kind="edoc", message_id="m", body=b"x" * 10) is None
-    assert checks.claim_for(kind="receipt", message_id="m", body=b"x" * 11) is None
-    claim = checks.claim_for(kind="status", message_id="lt-7-status-A/B", body=b"x" * 11)
+    ten, eleven = hashlib.sha256(b"x" * 10).digest(), hashlib.sha256(b"x" * 11).digest()
+    assert checks.claim_for(kind="edoc", message_id="m", size=10, digest=ten) is None
+    assert checks.claim_for(kind="receipt", message_id="m", size=11, digest=eleven) is None
+    claim = checks.claim_for(kind="status", message_id="lt-7-status-A/B", size=11, digest=eleven)
     assert claim == Claim(
         url="https://hub.example.gov.vn/api/v1/bodies/lt-7-status-A%2FB",
         sha256=hashlib.sha256(b"x" * 11).hexdigest(),

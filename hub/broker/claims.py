@@ -105,12 +105,13 @@ class ClaimChecks:
     base_url: str
     """The hub's HTTP address as recipients reach it (``LIENTHONG_PUBLIC_URL``)."""
 
-    def claim_for(self, *, kind: str, message_id: str, body: bytes) -> Claim | None:
-        """Receipts always go inline (they are small and signed by the hub)."""
-        if kind == "receipt" or len(body) <= self.inline_max:
+    def claim_for(self, *, kind: str, message_id: str, size: int, digest: bytes) -> Claim | None:
+        """``digest``: the package's SHA-256, computed once when it was submitted. Receipts
+        always go inline (they are small and signed by the hub)."""
+        if kind == "receipt" or size <= self.inline_max:
             return None
         return Claim(
             url=self.base_url + BODIES_PATH + quote(message_id, safe=""),
-            sha256=hashlib.sha256(body).hexdigest(),
-            size=len(body),
+            sha256=digest.hex(),
+            size=size,
         )

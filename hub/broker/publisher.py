@@ -49,7 +49,9 @@ class Publisher:
     def message(self, out: Outbound) -> aio_pika.Message:
         headers: dict[str, FieldValue] = {}
         body = out.body
-        claim = self._claims.claim_for(kind=out.kind, message_id=out.message_id, body=body)
+        claim = self._claims.claim_for(
+            kind=out.kind, message_id=out.message_id, size=len(body), digest=out.digest
+        )
         if claim is not None:
             headers.update(claim.headers())
             body = b""

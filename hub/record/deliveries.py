@@ -25,6 +25,8 @@ class Outbound:
     urgent: bool
     document_id: str | None
     body: bytes
+    digest: bytes
+    """The package's SHA-256 (a claim check's ``x-body-sha256``; for a receipt, its package's)."""
     for_agency: str | None = None
     """``x-recipient``: the agency the message is for. For a package, the recipient; for a
     receipt, the submitting agency as the package names it (None if it was unreadable)."""
@@ -50,6 +52,7 @@ class Outbound:
             urgent=row["urgent"],
             document_id=row["document_id"],
             body=body,
+            digest=bytes(row["package_digest"]),
             for_agency=row["package_sender"] if receipt else row["recipient"],
             addressed_to=row["addressed_to"],
         )

@@ -153,6 +153,7 @@ class Outcome:
                 urgent=d.urgent,
                 document_id=d.document_id,
                 body=d.body,
+                digest=self.package.digest,
                 for_agency=self.sender if d.kind == "receipt" else d.recipient,
                 addressed_to=d.addressed_to,
             )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
@@ -151,10 +152,11 @@ class Triage:
                     await message.nack(requeue=True)
         return False
 
-    async def _document_here(self, message: AbstractIncomingMessage) -> None:
-        """A document handled in this process, acknowledged once handled (as a lane's are)."""
-        submitter = message.user_id or ""
-        kind = Kind.EDOC.value
+    def _lane_and_stamp(
+        self, message: AbstractIncomingMessage, submitter: str, kind: str
+    ) -> tuple[str, dict[str, Any]]:
+        """A submission handled here: its lane, and the hub's stamped headers a dead letter of
+        it would carry."""
         lane = lane_of(message.body, kind, self._pipeline.registry.urgent_documents)
         ours = self._pipeline.stamper.stamp(
             message_id=message.message_id or "",
@@ -162,17 +164,17 @@ class Triage:
             kind=kind,
             size=len(message.body),
         )
+        return lane, ours
+
+    async def _document_here(self, message: AbstractIncomingMessage) -> None:
+        """A document handled in this process, acknowledged once handled (as a lane's are)."""
+        submitter, kind = message.user_id or "", Kind.EDOC.value
+        lane, ours = self._lane_and_stamp(message, submitter, kind)
         await self._handler.handle(message, submitter=submitter, kind=kind, lane=lane, ours=ours)
 
     async def _status(self, message: AbstractIncomingMessage, submitter: str) -> None:
         """A status, after the earlier ones of its submitter; acknowledged once handled."""
-        lane = lane_of(message.body, Kind.STATUS.value, self._pipeline.registry.urgent_documents)
-        ours = self._pipeline.stamper.stamp(
-            message_id=message.message_id or "",
-            submitter=submitter,
-            kind=Kind.STATUS.value,
-            size=len(message.body),
-        )
+        lane, ours = self._lane_and_stamp(message, submitter, Kind.STATUS.value)
         async with self._locks.hold(submitter):
             if channel_closed(message):
                 return  # the broker delivers it again, in order, to whoever reads ingress

@@ -20,7 +20,14 @@ from hub.broker.management import Management
 from hub.db.connection import with_database
 from hub.db.migrate import migrate
 from tools.bench.drive import one_to_one, start_hub, traffic
-from tools.bench.parties import latency_figures, rates, register, stop_hub, wait_ready
+from tools.bench.parties import (
+    latency_figures,
+    rates,
+    register,
+    small_run,
+    stop_hub,
+    wait_ready,
+)
 
 CLUSTER = Path(__file__).resolve().parents[2] / "scripts" / "cluster.sh"
 
@@ -73,17 +80,13 @@ async def cluster_phase(
             await wait_ready(log, started, workers)
             small = os.urandom(4096)
             with Progress(console=console, transient=True) as progress:
-                task = progress.add_task("signing (cluster)", total=options.documents)
-                work = one_to_one(
-                    senders, recipients, options.documents, small, lambda: progress.advance(task)
-                )
-                task = progress.add_task("small, 1 recipient, on the cluster", total=len(work))
-                run = await traffic(
+                work, run = await small_run(
                     senders,
                     recipients,
-                    work,
-                    fan_out=1,
-                    progress=lambda n: progress.advance(task, n),
+                    options.documents,
+                    small,
+                    progress,
+                    "small, 1 recipient, on the cluster",
                 )
                 figures: dict[str, Any] = {"small_1": {**rates(run, 1), "count": len(work)}}
                 target = max(1.0, figures["small_1"]["accepted_per_s"] / 2)

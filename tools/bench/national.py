@@ -30,7 +30,7 @@ from hub.server import ServeOptions, run_hub
 from hub.session import open_session
 from hub.vxp.auth import client_headers
 from tools.bench.drive import Party, package, percentile
-from tools.bench.isolation import isolate
+from tools.bench.isolation import free_port, isolate
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -45,14 +45,6 @@ class NationalOptions:
 
 NATIONAL_USERS = ("bench.vxp", "bench.gw.01", "bench.rc.01")
 """The broker users this phase makes (removed afterwards)."""
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _parties(isolated: Settings) -> tuple[Party, Party, Party, str, str]:
@@ -137,7 +129,7 @@ async def run_national(
     isolated: Settings, options: NationalOptions, progress: Progress
 ) -> dict[str, Any]:
     sender, gateway, recipient, secret, token = await _parties(isolated)
-    port = _free_port()
+    port = free_port()
     settings = replace(isolated, http_host="127.0.0.1", http_port=port)
     stop = asyncio.Event()
     hub = asyncio.create_task(run_hub(settings, ServeOptions(http=True, concurrency=64), stop))

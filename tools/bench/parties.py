@@ -8,17 +8,19 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography import x509
+from rich.progress import Progress
 
 from adapters.sdk.config import EndpointConfig
 from hub import home
 from hub.config import Settings
 from hub.registry import pki, registry
 from hub.session import open_session
-from tools.bench.drive import Party, Run, percentile
+from tools.bench.drive import Party, Run, one_to_one, percentile, traffic
 
 
 async def register(isolated: Settings, count: int, prefix: str) -> list[Party]:
@@ -59,6 +61,24 @@ async def register(isolated: Settings, count: int, prefix: str) -> list[Party]:
                 )
             )
     return parties
+
+
+async def small_run(
+    senders: Sequence[Party],
+    recipients: Sequence[Party],
+    count: int,
+    attachment: bytes,
+    progress: Progress,
+    label: str,
+) -> tuple[list[tuple[Party, str, bytes]], Run]:
+    """``count`` packages signed one-to-one, then driven at full speed, one recipient each."""
+    task = progress.add_task(f"signing ({label})", total=count)
+    work = one_to_one(senders, recipients, count, attachment, lambda: progress.advance(task))
+    task = progress.add_task(label, total=len(work))
+    run = await traffic(
+        senders, recipients, work, fan_out=1, progress=lambda n: progress.advance(task, n)
+    )
+    return work, run
 
 
 def rates(run: Run, fan_out: int) -> dict[str, float]:

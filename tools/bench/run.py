@@ -25,7 +25,6 @@ from tools.bench.drive import (
     Party,
     Run,
     hub_memory,
-    one_to_one,
     package,
     reset_peaks,
     start_hub,
@@ -34,7 +33,14 @@ from tools.bench.drive import (
 from tools.bench.giant import giant_phase
 from tools.bench.isolation import isolate
 from tools.bench.national import NationalOptions, national_phase
-from tools.bench.parties import latency_figures, rates, register, stop_hub, wait_ready
+from tools.bench.parties import (
+    latency_figures,
+    rates,
+    register,
+    small_run,
+    stop_hub,
+    wait_ready,
+)
 
 SMALL_ATTACHMENT = 2 * 1024
 LARGE_ATTACHMENT = 200 * 1024
@@ -301,17 +307,13 @@ async def directory_phase(
                 figures["hub_ready_s"] = await wait_ready(log, started, options.workers)
                 figures["hub_rss"] = hub_memory(hub.pid)[0]
                 small = os.urandom(SMALL_ATTACHMENT)
-                task = progress.add_task("signing small packages", total=options.small)
-                work = one_to_one(
-                    senders, recipients, options.small, small, lambda: progress.advance(task)
-                )
-                task = progress.add_task("small, 1 recipient, with the directory", total=len(work))
-                run = await traffic(
+                work, run = await small_run(
                     senders,
                     recipients,
-                    work,
-                    fan_out=1,
-                    progress=lambda n: progress.advance(task, n),
+                    options.small,
+                    small,
+                    progress,
+                    "small, 1 recipient, with the directory",
                 )
                 figures["small_1"] = {**rates(run, 1), "count": len(work), "rejected": run.rejected}
             finally:

@@ -33,7 +33,7 @@ UPDATE document_recipient SET removed_by = $3 WHERE document_ref = $1 AND recipi
 
 -- name: deliveries_of_package
 SELECT d.id, d.recipient, d.kind, d.message_id, d.urgent, d.document_id, d.routing_key, d.state,
-       d.addressed_to, p.sender AS package_sender
+       d.addressed_to, p.sender AS package_sender, p.digest AS package_digest
 FROM delivery d JOIN package p ON p.id = d.package_id
 WHERE d.package_id = $1 ORDER BY d.id;
 
@@ -54,7 +54,8 @@ UPDATE delivery SET state = 'dead', attempts = attempts + 1, last_error = $2 WHE
 -- publishes them. SKIP LOCKED lets several hubs sweep without taking the same rows.
 SELECT d.id, d.package_id, d.recipient, d.kind, d.message_id, d.urgent, d.document_id,
        d.routing_key, d.addressed_to,
-       (SELECT p.sender FROM package p WHERE p.id = d.package_id) AS package_sender
+       (SELECT p.sender FROM package p WHERE p.id = d.package_id) AS package_sender,
+       (SELECT p.digest FROM package p WHERE p.id = d.package_id) AS package_digest
 FROM delivery d
 WHERE d.state = 'pending' AND d.created_at < now() - make_interval(secs => $1)
 ORDER BY d.urgent DESC, d.id
