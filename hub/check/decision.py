@@ -173,7 +173,12 @@ def _check(
     else:
         stage(Code.SIGNATURE_INVALID)
         # signxml verifies the tree inspection parsed (no second parse) and empties it afterwards
-        verified = verification.verify(submission.body, inspected.signature, consume_tree=True)
+        verified = verification.verify(
+            submission.body,
+            inspected.signature,
+            consume_tree=True,
+            excisions=inspected.excisions,
+        )
         # From here on only the signed content is read.
         content = verified.signed_root
         signer = verified.signer

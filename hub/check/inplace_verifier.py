@@ -1,4 +1,4 @@
-"""signxml's verifier, less one copy of the whole document (see :class:`InPlaceVerifier`).
+"""signxml's verifier, less two copies of the whole document (see :class:`InPlaceVerifier`).
 
 signxml is not typed: this module alone calls its internals (mypy allows untyped calls here).
 """
@@ -6,32 +6,60 @@ signxml is not typed: this module alone calls its internals (mypy allows untyped
 from __future__ import annotations
 
 import base64
+from typing import Any
 
+from cryptography.hazmat.primitives.hashes import Hash
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from lxml import etree
-from signxml.algorithms import DigestAlgorithm
-from signxml.exceptions import InvalidDigest
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm
+from signxml.algorithms import digest_algorithm_implementations as DIGESTS
+from signxml.exceptions import InvalidDigest, InvalidInput
+from signxml.util import _remove_sig
 from signxml.verifier import VerifyResult, XMLVerifier
+
+from hub.check import excision
+from hub.check.excision import Excision
+from hub.check.xmldsig import ENVELOPED
+
+
+class _DigestSink:
+    """A file for lxml's ``write_c14n``: what is written is hashed, never kept."""
+
+    def __init__(self, hasher: Hash) -> None:
+        self._hasher = hasher
+
+    def write(self, data: bytes) -> int:
+        self._hasher.update(data)
+        return len(data)
 
 
 class InPlaceVerifier(XMLVerifier):
-    """signxml's verifier without its defensive copy of the whole document for the reference.
+    """signxml's verifier without its copies of the whole document for the reference.
 
-    signxml serialises and re-parses the document before applying the enveloped-signature
-    transform, so that removing the signature leaves the caller's tree intact. Here the tree is
-    either signxml's own parse of the submitted bytes or one the caller gives up
-    (``consume_tree``), and the package has exactly one reference (checked before, and again by
-    ``expect_references=1``): the transform may work on the tree in place, and once its
-    canonical form is digested the tree is emptied. That saves a serialisation and a parse of
-    the whole package — for a 50 MB package, 100 MB of peak memory. Everything else, including
-    ``signed_xml`` being the parse of the canonical form, is signxml's own code
-    (``_verify_reference`` of signxml 5.x, Apache-2.0; ``tests/test_verification_copy.py``
-    checks the results agree)."""
+    For the one reference a package may have (``URI=""``, the enveloped-signature transform, at
+    most one canonicalization: :func:`hub.check.verification.check_shape`), signxml serialises
+    and re-parses the document before the transform (so as not to touch the caller's tree),
+    serialises that copy's canonical form whole to digest it, and parses the canonical form
+    again as ``signed_xml``. Here the tree is signxml's own parse of the submitted bytes or one
+    the caller gives up (``consume_tree``): the signature is removed from it in place, its
+    canonical form — the same lxml call with the same arguments, written to a file — streams
+    into the digest, and the tree itself is ``signed_xml``: exactly the nodes that were
+    canonicalised and digested. For a 64 MiB package that is three copies of its size fewer at
+    the peak, and for a small one two serialisations and a parse less of processor time.
+    Anything else (never the case after the shape check) is signxml's own code
+    (``tests/test_verification_copy.py`` checks the results agree)."""
+
+    def __init__(self, *, data: bytes = b"", excisions: tuple[Excision, ...] = ()) -> None:
+        """``excisions``: large attachments the tree lacks, read from ``data`` (the submitted
+        bytes) into the digest in their markers' places (:mod:`hub.check.excision`)."""
+        super().__init__()
+        self._data = data
+        self._excisions = excisions
 
     def get_root(self, data: bytes | etree._Element) -> etree._Element:
         """Bytes are parsed (by signxml); a document's root element is used as it is — signxml
         would serialise and re-parse it. Only :func:`hub.check.verification.verify` with
-        ``consume_tree`` hands one over, a tree nobody reads afterwards."""
+        ``consume_tree`` hands one over, a tree nobody reads afterwards but as the result."""
         if isinstance(data, etree._Element) and data.getparent() is None:
             return data
         return super().get_root(data)
@@ -46,34 +74,68 @@ class InPlaceVerifier(XMLVerifier):
         signature: etree._Element,
         signature_key_used: object,
     ) -> VerifyResult:
-        if index > 0:  # never with one reference; signxml's own (copying) way otherwise
+        transforms_node = self._find(reference, "Transforms", require=False)
+        transforms = [] if transforms_node is None else self._findall(transforms_node, "Transform")
+        names = [t.get("Algorithm") for t in transforms]
+        canonical = [t for t in transforms if t.get("Algorithm") != ENVELOPED]
+        ours = (
+            index == 0
+            and reference.get("URI") == ""
+            and names[:1] == [ENVELOPED]
+            and len(canonical) <= 1
+            and not self.excise_empty_xmlns_declarations
+        )
+        if ours and canonical:
+            try:
+                CanonicalizationMethod(canonical[0].get("Algorithm"))
+            except ValueError:
+                ours = False
+        if not ours:
+            if self._excisions:
+                raise InvalidInput("a package with excised attachments has one plain reference")
             return super()._verify_reference(
                 reference, index, root, uri_resolver, c14n_algorithm, signature, signature_key_used
             )
         signature_ref = self._get_signature(root)
-        transforms = self._find(reference, "Transforms", require=False)
-        digest_method_alg_name = self._find(reference, "DigestMethod").get("Algorithm")
+        digest_alg = DigestAlgorithm(self._find(reference, "DigestMethod").get("Algorithm"))
+        self.check_digest_alg_expected(digest_alg)
         digest_value = self._find(reference, "DigestValue")
         payload = self._resolve_reference(root, reference, uri_resolver=uri_resolver)
-        payload_c14n = self._apply_transforms(
-            payload, transforms_node=transforms, signature=signature_ref
-        )
-        digest_alg = DigestAlgorithm(digest_method_alg_name)
-        self.check_digest_alg_expected(digest_alg)
-        if base64.b64decode(digest_value.text) != self._get_digest(payload_c14n, digest_alg):
+        if payload is not root:  # URI="" is the whole document; anything else is signxml's
+            if self._excisions:
+                raise InvalidInput("a package with excised attachments has one plain reference")
+            return super()._verify_reference(
+                reference, index, root, uri_resolver, c14n_algorithm, signature, signature_key_used
+            )
+        _remove_sig(signature_ref, idempotent=True)
+        if canonical:
+            algorithm = CanonicalizationMethod(canonical[0].get("Algorithm"))
+            prefixes = self._get_inclusive_ns_prefixes(canonical[0])
+        else:
+            algorithm, prefixes = self.config.default_reference_c14n_method, None
+        hasher = Hash(DIGESTS[digest_alg]())
+        # what signxml's _c14n passes to etree.tostring(method="c14n")
+        options: dict[str, Any] = {
+            "exclusive": algorithm.value.startswith("http://www.w3.org/2001/10/xml-exc-c14n#"),
+            "with_comments": algorithm.value.endswith("#WithComments"),
+            "inclusive_ns_prefixes": prefixes,
+        }
+        if self._excisions:
+            # the tree is small: its canonical form whole, each marker replaced by its run
+            canonical = etree.tostring(payload, method="c14n", **options)
+            if not excision.digest_spliced(canonical, self._data, self._excisions, hasher.update):
+                raise InvalidInput("an excised attachment is not where it was taken from")
+        else:
+            # written to the hasher (lxml-stubs lack write_c14n's keywords and file argument)
+            write_c14n: Any = etree.ElementTree(payload).write_c14n
+            write_c14n(_DigestSink(hasher), **options)
+        if base64.b64decode(digest_value.text) != hasher.finalize():
             raise InvalidDigest(f"Digest mismatch for reference {index} ({reference.get('URI')})")
-        # The tree has served (its canonical form is digested and checked): let its nodes go
-        # before the canonical form is parsed into signed_xml, so a large package is not held
-        # three times over at the peak.
-        root.clear()
-        try:
-            payload_c14n_xml = self._fromstring(payload_c14n)
-        except etree.XMLSyntaxError:
-            payload_c14n_xml = None
         if isinstance(signature_key_used, bytes):
             signature_key = signature_key_used
         else:
             signature_key = signature_key_used.public_bytes(  # type: ignore[attr-defined]
                 Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
             )
-        return VerifyResult(payload_c14n, payload_c14n_xml, signature, signature_key=signature_key)
+        # signed_data (the canonical form) is not kept: the hub reads signed_xml only
+        return VerifyResult(b"", payload, signature, signature_key=signature_key)

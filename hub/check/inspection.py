@@ -7,12 +7,13 @@ registry and records are decided by the pipeline with what this returns.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
 
-from hub.check import package, schema, signature_shape, xmlsafe
+from hub.check import excision, package, schema, signature_shape, xmlsafe
 from hub.check.schema import Kind
 from hub.errors import Code, PackageRejected
 
@@ -25,6 +26,9 @@ class Inspected:
     """``None`` only for an unsigned package the submitting system may send (``unsigned_ok``)."""
     document: package.DocumentPackage | None
     status: package.StatusPackage | None
+    excisions: tuple[excision.Excision, ...] = ()
+    """Large attachments not in :attr:`tree` (:mod:`hub.check.excision`): their text there is
+    a marker; the signature's digest and the base64 check read them from the bytes."""
 
     @property
     def document_id(self) -> str:
@@ -47,9 +51,13 @@ def inspect(
     nobody foresaw after it). ``unsigned_ok``: a package with no XML-DSig signature at all
     passes this step (its system's policy is ``--unsigned accept``); a package that carries one
     is checked as always."""
-    tree = xmlsafe.parse(data, max_bytes=max_bytes)
+    tree, excisions = _parse(data, max_bytes=max_bytes)
     stage(Code.SCHEMA_INVALID)
-    schema.validate(tree, kind)
+    schema.validate(
+        tree,
+        kind,
+        runs={e.marker: functools.partial(excision.runs, data, e) for e in excisions},
+    )
     root = tree.getroot()
     stage(Code.SIGNATURE_INVALID)
     located: etree._Element | None
@@ -67,7 +75,34 @@ def inspect(
             signature=located,
             document=package.read_document(root),
             status=None,
+            excisions=excisions,
         )
     return Inspected(
-        kind=kind, tree=tree, signature=located, document=None, status=package.read_status(root)
+        kind=kind,
+        tree=tree,
+        signature=located,
+        document=None,
+        status=package.read_status(root),
+        excisions=excisions,
     )
+
+
+def _parse(
+    data: bytes, *, max_bytes: int
+) -> tuple[etree._ElementTree, tuple[excision.Excision, ...]]:
+    """The package's tree, its large attachments excised where that reads the same package
+    (:mod:`hub.check.excision`); else, or when the excised bytes fail to parse, parsed whole (so
+    that a rejection names the place in the bytes as submitted)."""
+    xmlsafe.check_size(data, max_bytes=max_bytes)
+    xmlsafe.check_bounds(data)
+    small, excisions = excision.find(data)
+    if excisions:
+        try:
+            tree = xmlsafe.parse(small, max_bytes=max_bytes)
+        except PackageRejected:
+            pass
+        else:
+            if excision.bind(tree.getroot(), excisions, schema.ATTACHMENT_TEXT):
+                return tree, excisions
+        del small
+    return xmlsafe.parse(data, max_bytes=max_bytes), ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import binascii
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -72,7 +72,16 @@ def schema_for(kind: Kind) -> etree.XMLSchema:
     return load(_FILES[kind], base64_checked_here=kind is Kind.EDOC)
 
 
-def validate(tree: etree._ElementTree, kind: Kind) -> None:
+ATTACHMENT_TEXT = f"{{{EDXML_NS}}}ContentTransferEncoded"
+"""The element whose text is an attachment's base64 (what :mod:`hub.check.excision` excises)."""
+
+
+def validate(
+    tree: etree._ElementTree,
+    kind: Kind,
+    *,
+    runs: Mapping[str, Callable[[], Iterable[bytes | memoryview]]] = {},
+) -> None:
     root = tree.getroot()
     if root.tag != f"{{{EDXML_NS}}}edXML":
         raise PackageRejected(
@@ -93,7 +102,7 @@ def validate(tree: etree._ElementTree, kind: Kind) -> None:
             + suffix,
         )
     if kind is Kind.EDOC:
-        check_attachments(root)
+        check_attachments(root, runs)
 
 
 def _shorten(message: str, limit: int = 240) -> str:
@@ -104,14 +113,22 @@ def _shorten(message: str, limit: int = 240) -> str:
     return message[: limit // 2] + " … " + message[-limit // 3 :]
 
 
-def check_attachments(root: etree._Element) -> None:
+def check_attachments(
+    root: etree._Element, runs: Mapping[str, Callable[[], Iterable[bytes | memoryview]]] = {}
+) -> None:
+    """Each attachment's ``ContentTransferEncoded`` is strict base64. ``runs``: the text of an
+    excised attachment (:mod:`hub.check.excision`), by the marker the tree holds instead."""
     path = f"{{{EDXML_NS}}}AttachmentEncoded/{{{EDXML_NS}}}Attachment"
     for attachment in root.iterfind(path):
         encoded = attachment.find(f"{{{EDXML_NS}}}ContentTransferEncoded")
         if encoded is None or encoded.text is None:
             continue
         try:
-            strict_base64(encoded.text)
+            run = runs.get(encoded.text)
+            if run is not None:
+                strict_base64_pieces(run())
+            else:
+                strict_base64(encoded.text)
         except (binascii.Error, ValueError) as exc:
             raise PackageRejected(
                 Code.SCHEMA_INVALID,
@@ -123,15 +140,29 @@ def check_attachments(root: etree._Element) -> None:
 def strict_base64(text: str, *, chunk: int = BASE64_CHUNK) -> None:
     """Raise :class:`binascii.Error` unless ``text``, white space aside, is base64 with padding
     only at its end. Checked a chunk at a time (4-character groups carried across chunks)."""
+    strict_base64_pieces(
+        text[start : start + chunk].encode("ascii", errors="replace")
+        for start in range(0, len(text), chunk)
+    )
+
+
+def strict_base64_pieces(pieces: Iterable[bytes | memoryview]) -> None:
+    """:func:`strict_base64` of the text these pieces make, one piece at a time."""
     carry = b""
-    for start in range(0, len(text), chunk):
-        piece = text[start : start + chunk].encode("ascii", errors="replace")
-        piece = carry + piece.translate(None, _WHITESPACE)
-        if start + chunk < len(text):
-            # decode whole groups; from the first padding on, wait for the end (only white
-            # space may follow it, which the final strict decode then judges)
-            padding = piece.find(b"=")
-            end = len(piece) if padding < 0 else padding
-            cut = end - end % 4
-            piece, carry = piece[:cut], piece[cut:]
-        binascii.a2b_base64(piece, strict_mode=True)
+    held: bytes | None = None  # the last piece is decoded strictly as a whole, with the carry
+    for piece in pieces:
+        if held is not None:
+            carry = _decode_groups(carry + held)
+        held = bytes(piece).translate(None, _WHITESPACE)
+    binascii.a2b_base64(carry + (held or b""), strict_mode=True)
+
+
+def _decode_groups(piece: bytes) -> bytes:
+    """Decode the whole 4-character groups of a piece that is not the last, up to its first
+    padding (from there on, wait for the end: only white space may follow it, which the final
+    strict decode then judges); return what is carried to the next piece."""
+    padding = piece.find(b"=")
+    end = len(piece) if padding < 0 else padding
+    cut = end - end % 4
+    binascii.a2b_base64(piece[:cut], strict_mode=True)
+    return piece[cut:]

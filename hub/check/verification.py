@@ -25,6 +25,7 @@ from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, 
 from signxml.verifier import SignatureConfiguration, VerifyResult
 
 from hub.check import xmlsafe
+from hub.check.excision import Excision
 from hub.check.inplace_verifier import InPlaceVerifier
 from hub.check.xmldsig import CANONICAL, DS_NS, ENVELOPED, STRONG_DIGESTS, STRONG_SIGNATURE_METHODS
 from hub.errors import Code, PackageRejected
@@ -133,12 +134,21 @@ def _parser() -> etree.XMLParser:
     return xmlsafe.parser()
 
 
-def verify(data: bytes, signature: etree._Element, *, consume_tree: bool = False) -> Verified:
+def verify(
+    data: bytes,
+    signature: etree._Element,
+    *,
+    consume_tree: bool = False,
+    excisions: tuple[Excision, ...] = (),
+) -> Verified:
     """Verify the package's one signature (found by :func:`hub.check.signature_shape.locate` in a
     parse of ``data``). With ``consume_tree``, signxml works on that parse instead of
     parsing ``data`` again, and empties it once digested: the caller must not read that tree
     afterwards (what was verified is :attr:`Verified.signed_root`, a parse of the canonical
-    form)."""
+    form). ``excisions``: what that parse lacks of ``data`` (:mod:`hub.check.excision`), only
+    with ``consume_tree``."""
+    if excisions and not consume_tree:
+        raise ValueError("excised attachments are digested only from the tree that lacks them")
     candidates = signer_certificates(signature)
     signer = candidates[0]
     check_algorithms(signature, signer)
@@ -153,7 +163,7 @@ def verify(data: bytes, signature: etree._Element, *, consume_tree: bool = False
         verification_time=moment,
     )
     try:
-        result = InPlaceVerifier().verify(
+        result = InPlaceVerifier(data=data, excisions=excisions).verify(
             signature.getroottree().getroot() if consume_tree else data,
             x509_cert=signer,
             parser=_parser(),

@@ -93,14 +93,18 @@ def check_prologue(data: bytes) -> None:
         ) from exc
 
 
-def parse(data: bytes, *, max_bytes: int) -> etree._ElementTree:
-    """Parse a submission safely or raise :class:`PackageRejected`."""
+def check_size(data: bytes, *, max_bytes: int) -> None:
     if len(data) > max_bytes:
         raise PackageRejected(
             Code.TOO_LARGE,
             f"the submission is {len(data)} bytes; this hub accepts at most {max_bytes} "
             "(LIENTHONG_MAX_PACKAGE_BYTES)",
         )
+
+
+def parse(data: bytes, *, max_bytes: int) -> etree._ElementTree:
+    """Parse a submission safely or raise :class:`PackageRejected`."""
+    check_size(data, max_bytes=max_bytes)
     check_prologue(data)
     check_declarations(data)
     check_bounds(data)
