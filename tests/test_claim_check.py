@@ -285,3 +285,44 @@ async def test_the_sdk_uploads_a_large_package_over_http_and_the_recipient_gets_
         "SELECT message_id, channel FROM package WHERE submitter = $1", sender.system
     )
     assert [(r["message_id"], r["channel"]) for r in channels] == [("big-1", "http")]
+
+
+async def test_a_large_body_reaches_postgresql_by_copy_a_slice_at_a_time(
+    world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bodies over hub.record.store.STAGE_MIN are copied into a staging table in slices and
+    moved into their rows: the bytes kept, served and delivered are the ones sent."""
+    from hub.record import store
+
+    monkeypatch.setattr(store, "STAGE_MIN", 1024)
+    monkeypatch.setattr(store, "SLICE", 1000)  # many slices, the last one short
+    copied: list[int] = []
+    copy_rows = store._copy_rows
+
+    def counting(rows: list[tuple[int, bytes]]) -> object:
+        copied.extend(len(body) for _, body in rows)
+        return copy_rows(rows)
+
+    monkeypatch.setattr(store, "_copy_rows", counting)
+    sender, recipient = await world.agency(random_organ_id()), await world.agency(random_organ_id())
+    bodies = [world.document(sender, [recipient]) for _ in range(2)]
+    assert all(len(body) > 3 * 1000 for body in bodies)
+    async with (
+        running_hub(claiming(settings), http=True) as base,
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        sent = [await world.send(sender, body) for body in bodies]
+        receipts = await world.receipts(sender, sent)
+        assert all(r.outcome == "accepted" for r in receipts.values())
+        fetched = []
+        for message in await world.drain(recipient, wait=1.0):
+            url = f"{base}/api/v1/bodies/{message.message_id}"
+            answer = await client.get(url, headers=auth(recipient.credentials.http_token))
+            assert answer.status_code == 200, answer.text
+            fetched.append(answer.content)
+    assert sorted(fetched) == sorted(bodies)
+    assert sorted(copied) == sorted(len(body) for body in bodies)  # by COPY, not as parameters
+    stored = await world.session.db.fetch(
+        "SELECT body FROM package WHERE submitter = $1", sender.organ_id
+    )
+    assert sorted(bytes(r["body"]) for r in stored) == sorted(bodies)

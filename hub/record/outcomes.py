@@ -46,13 +46,18 @@ class PackageRow:
     recipients: tuple[str, ...]
     received_lane: str
 
-    def columns(self) -> tuple[object, ...]:
+    def columns(self, *, staged: bool = False) -> tuple[object, ...]:
         """The values in column order, ``recipients`` joined with commas (``outcomes_insert``
-        passes each column as one array, and PostgreSQL has no arrays of arrays)."""
-        values = []
+        passes each column as one array, and PostgreSQL has no arrays of arrays). ``staged``:
+        the body is not among them (it was copied in ahead: :func:`hub.record.store.write`)."""
+        values: list[object] = []
         for column in fields(self):
             value = getattr(self, column.name)
-            values.append(",".join(value) if column.name == "recipients" else value)
+            if column.name == "recipients":
+                value = ",".join(value)
+            elif column.name == "body" and staged:
+                value = None
+            values.append(value)
         return tuple(values)
 
 

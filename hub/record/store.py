@@ -6,7 +6,8 @@ written together."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import struct
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from hub.audit import events
@@ -75,7 +76,56 @@ async def write(db: DB, outcomes: Sequence[Outcome]) -> list[DeliveryIds]:
     """Insert every row of ``outcomes`` in one statement (its own transaction when no other is
     open): packages, new documents with their first versions and recipients, receipts,
     deliveries and links. The delivery ids, in the outcomes' order."""
-    packages = [(o.package_id, *o.package.columns(), o.document_ref) for o in outcomes]
+    staged = [
+        (o.package_id, o.package.body)
+        for o in outcomes
+        if o.package.body is not None and len(o.package.body) >= STAGE_MIN
+    ]
+    if staged:
+        async with db.transaction():  # the staging table lives until this transaction ends
+            return await _write_staged(db, outcomes, staged)
+    return await _write(db, outcomes, set())
+
+
+STAGE_MIN = 4 << 20
+"""Bodies of this many bytes or more reach PostgreSQL by COPY, a slice at a time: as a
+statement's parameter, asyncpg held 2.9 times a 64 MiB body in buffers while sending it."""
+SLICE = 4 << 20
+
+
+async def _write_staged(
+    db: DB, outcomes: Sequence[Outcome], staged: list[tuple[int, bytes]]
+) -> list[DeliveryIds]:
+    """:func:`write`, the large bodies copied into a temporary table first (binary COPY,
+    streamed) and moved into their ``package`` rows by PostgreSQL in the same transaction."""
+    await db.execute(Q.staged_body_create)
+    await db.copy_to_table(
+        "staged_body",
+        source=_copy_rows(staged),
+        columns=["package_id", "body"],
+        format="binary",
+        schema_name="pg_temp",
+    )
+    ids = await _write(db, outcomes, {package_id for package_id, _ in staged})
+    await db.execute(Q.staged_body_move)
+    return ids
+
+
+async def _copy_rows(rows: list[tuple[int, bytes]]) -> AsyncIterator[bytes]:
+    """PostgreSQL's binary COPY format for (bigint, bytea) rows, each body in slices."""
+    yield b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+    for package_id, body in rows:
+        yield struct.pack("!hiqi", 2, 8, package_id, len(body))
+        for at in range(0, len(body), SLICE):
+            yield body[at : at + SLICE]
+    yield struct.pack("!h", -1)
+
+
+async def _write(db: DB, outcomes: Sequence[Outcome], staged: set[int]) -> list[DeliveryIds]:
+    packages = [
+        (o.package_id, *o.package.columns(staged=o.package_id in staged), o.document_ref)
+        for o in outcomes
+    ]
     documents = [(o.new_document, o.package_id) for o in outcomes if o.new_document is not None]
     recipients = [
         (document.ref, organ_id, package_id)

@@ -208,3 +208,11 @@ SELECT d.id, d.state, d.priority,
 FROM document d
 WHERE d.sender = $1 AND d.document_id = $2
 FOR UPDATE OF d;
+
+-- name: staged_body_create
+-- Large bodies are copied here first (hub.record.store.write), then moved into their rows.
+CREATE TEMPORARY TABLE IF NOT EXISTS staged_body (package_id bigint PRIMARY KEY, body bytea NOT NULL)
+    ON COMMIT DROP;
+
+-- name: staged_body_move
+UPDATE package p SET body = s.body FROM pg_temp.staged_body s WHERE p.id = s.package_id;
