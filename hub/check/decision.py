@@ -172,7 +172,7 @@ def _check(
         content = inspected.tree.getroot()
     else:
         stage(Code.SIGNATURE_INVALID)
-        # signxml verifies the tree inspection parsed (no second parse) and empties it afterwards
+        # signxml verifies the tree inspection parsed (no second parse), less its signature
         verified = verification.verify(
             submission.body,
             inspected.signature,

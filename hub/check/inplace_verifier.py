@@ -80,7 +80,8 @@ class InPlaceVerifier(XMLVerifier):
         canonical = [t for t in transforms if t.get("Algorithm") != ENVELOPED]
         ours = (
             index == 0
-            and reference.get("URI") == ""
+            and reference.get("URI") == ""  # the whole document: the payload is the root
+            and self._resolve_reference(root, reference, uri_resolver=uri_resolver) is root
             and names[:1] == [ENVELOPED]
             and len(canonical) <= 1
             and not self.excise_empty_xmlns_declarations
@@ -100,13 +101,7 @@ class InPlaceVerifier(XMLVerifier):
         digest_alg = DigestAlgorithm(self._find(reference, "DigestMethod").get("Algorithm"))
         self.check_digest_alg_expected(digest_alg)
         digest_value = self._find(reference, "DigestValue")
-        payload = self._resolve_reference(root, reference, uri_resolver=uri_resolver)
-        if payload is not root:  # URI="" is the whole document; anything else is signxml's
-            if self._excisions:
-                raise InvalidInput("a package with excised attachments has one plain reference")
-            return super()._verify_reference(
-                reference, index, root, uri_resolver, c14n_algorithm, signature, signature_key_used
-            )
+        payload = root
         _remove_sig(signature_ref, idempotent=True)
         if canonical:
             algorithm = CanonicalizationMethod(canonical[0].get("Algorithm"))

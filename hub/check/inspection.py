@@ -93,16 +93,17 @@ def _parse(
     """The package's tree, its large attachments excised where that reads the same package
     (:mod:`hub.check.excision`); else, or when the excised bytes fail to parse, parsed whole (so
     that a rejection names the place in the bytes as submitted)."""
-    xmlsafe.check_size(data, max_bytes=max_bytes)
-    xmlsafe.check_bounds(data)
-    small, excisions = excision.find(data)
-    if excisions:
-        try:
-            tree = xmlsafe.parse(small, max_bytes=max_bytes)
-        except PackageRejected:
-            pass
-        else:
-            if excision.bind(tree.getroot(), excisions, schema.ATTACHMENT_TEXT):
-                return tree, excisions
-        del small
+    if len(data) >= excision.EXCISE_MIN:
+        # before excision.find, which takes one step per '<'
+        xmlsafe.check_size(data, max_bytes=max_bytes)
+        xmlsafe.check_bounds(data)
+        small, excisions = excision.find(data)
+        if excisions:
+            try:
+                tree = xmlsafe.parse(small, max_bytes=max_bytes)
+            except PackageRejected:
+                pass
+            else:
+                if excision.bind(tree.getroot(), excisions, schema.ATTACHMENT_TEXT):
+                    return tree, excisions
     return xmlsafe.parse(data, max_bytes=max_bytes), ()

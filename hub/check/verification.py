@@ -143,10 +143,9 @@ def verify(
 ) -> Verified:
     """Verify the package's one signature (found by :func:`hub.check.signature_shape.locate` in a
     parse of ``data``). With ``consume_tree``, signxml works on that parse instead of
-    parsing ``data`` again, and empties it once digested: the caller must not read that tree
-    afterwards (what was verified is :attr:`Verified.signed_root`, a parse of the canonical
-    form). ``excisions``: what that parse lacks of ``data`` (:mod:`hub.check.excision`), only
-    with ``consume_tree``."""
+    parsing ``data`` again, and removes the signature from it: what was verified is
+    :attr:`Verified.signed_root`, that tree's root. ``excisions``: what that parse lacks of
+    ``data`` (:mod:`hub.check.excision`), only with ``consume_tree``."""
     if excisions and not consume_tree:
         raise ValueError("excised attachments are digested only from the tree that lacks them")
     candidates = signer_certificates(signature)
