@@ -63,6 +63,25 @@ async def test_every_named_query_is_valid_sql(database_url: str) -> None:
         await conn.close()
 
 
+async def test_bodies_are_kept_out_of_line_and_uncompressed(database_url: str) -> None:
+    """0012_body_storage.sql: base64 of compressed files is not compressed again (pglz's try
+    was most of PostgreSQL's time for 200 KB packages), and a claim check's slice reads only
+    its own chunks."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        storage = await conn.fetch(
+            "SELECT attrelid::regclass::text AS kept_in, attstorage::text FROM pg_attribute"
+            " WHERE attname = 'body'"
+            " AND attrelid IN ('package'::regclass, 'gateway_inbox'::regclass)"
+        )
+    finally:
+        await conn.close()
+    assert {row["kept_in"]: row["attstorage"] for row in storage} == {
+        "package": "e",
+        "gateway_inbox": "e",
+    }
+
+
 async def test_the_event_log_is_append_only(database_url: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:
