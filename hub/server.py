@@ -9,13 +9,14 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Coroutine, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
 import uvicorn
+import uvloop
 from cryptography import x509
 
 from hub import config, home, logs, metrics
@@ -262,11 +263,17 @@ async def _serve_one(settings: Settings, options: ServeOptions) -> None:
     await keep_serving(settings, options, stop)
 
 
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Run the hub's coroutine on uvloop (pyproject.toml says what it saves)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
+
+
 def _child(options: ServeOptions) -> None:
     logs.configure("INFO")
     settings = config.load()
     try:
-        asyncio.run(_serve_one(settings, options))
+        _run(_serve_one(settings, options))
     except HubError as exc:
         log.error("hub_failed", process=options.process, error=str(exc))
         raise SystemExit(1) from None
@@ -277,7 +284,7 @@ def serve(settings: Settings, *, workers: int, concurrency: int) -> None:
     supervises the others, restarting any that dies."""
     home.load_hub_identity(settings)  # a missing key stops us here, with one clear line
     if workers <= 1:
-        asyncio.run(_serve_one(settings, ServeOptions(http=True, concurrency=concurrency)))
+        _run(_serve_one(settings, ServeOptions(http=True, concurrency=concurrency)))
         return
     shared = Path(tempfile.gettempdir()) / f"lienthong-metrics-{os.getpid()}"
     metrics.share_between_processes(shared)  # /metrics adds up every process's counts
@@ -324,6 +331,6 @@ def serve(settings: Settings, *, workers: int, concurrency: int) -> None:
                 process.join(timeout=10)
 
     try:
-        asyncio.run(main())
+        _run(main())
     finally:
         shutil.rmtree(shared, ignore_errors=True)
