@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from hub.check.schema import EDXML_NS
-from hub.route.urgency import SNIFF_BYTES, UrgentDocuments, lane_of
+from hub.route.urgency import FEED_BYTES, SNIFF_BYTES, UrgentDocuments, lane_of
 
 HEAD = (
     f'<?xml version="1.0" encoding="UTF-8"?><edXML xmlns="{EDXML_NS}"><edXMLEnvelope><edXMLHeader>'
@@ -96,3 +96,18 @@ def test_a_crafted_status_costs_what_an_ordinary_one_of_its_size_does() -> None:
         return best
 
     assert cost(crafted) < 50 * max(cost(plain), 1e-4)
+
+
+def test_the_look_stops_where_message_header_ends() -> None:
+    """What follows MessageHeader — a large package's attachments — is not parsed by the look:
+    a priority split across the parser's feeds is still read, and a syntax error after the
+    header does not hide it (the real check refuses the package later)."""
+    none = UrgentDocuments()
+    padding = "<Subject>" + "x" * (FEED_BYTES - 10) + "</Subject>"  # <Priority> straddles a feed
+    urgent = document("<Priority>3</Priority>", before=padding)
+    assert lane_of(urgent, "edoc", none) == "urgent"
+    broken_after = urgent.replace(b"</edXMLEnvelope>", b"<</edXMLEnvelope>")
+    assert lane_of(broken_after, "edoc", none) == "urgent"
+    # an error inside MessageHeader, before the priority: nothing was read, ordinary
+    broken_before = document("<Priority>3</Priority>", before="<From></To>")
+    assert lane_of(broken_before, "edoc", none) == "ordinary"

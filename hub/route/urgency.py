@@ -16,6 +16,8 @@ from lxml import etree
 from hub.check.schema import EDXML_NS
 
 SNIFF_BYTES = 65536
+FEED_BYTES = 4096
+"""What the sniff parses at a time, until MessageHeader has ended."""
 _N = f"{{{EDXML_NS}}}"
 _HEADER = _N + "MessageHeader"
 _PRIORITY = _N + "Priority"
@@ -50,7 +52,9 @@ class UrgentDocuments:
 
 
 def _header_values(head: bytes) -> dict[str, str]:
-    """Priority, or ResponseFor's OrganId and DocumentId, from MessageHeader in ``head``."""
+    """Priority, or ResponseFor's OrganId and DocumentId, from MessageHeader in ``head``: fed to
+    the parser :data:`FEED_BYTES` at a time, and no further once MessageHeader has ended (it
+    comes first: a large package's attachments are not parsed here)."""
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         return {}
     parser = etree.XMLPullParser(
@@ -62,27 +66,36 @@ def _header_values(head: bytes) -> dict[str, str]:
         huge_tree=False,
     )
     found: dict[str, str] = {}
-    try:
-        parser.feed(head)
+    for at in range(0, len(head), FEED_BYTES):
+        try:
+            parser.feed(head[at : at + FEED_BYTES])
+        except etree.XMLSyntaxError:
+            broken = True  # what was read before the error still counts; the check comes later
+        else:
+            broken = False
         for _, element in parser.read_events():
             if not isinstance(element, etree._Element):
                 continue
             if element.tag == _HEADER:
-                break
-            parent = element.getparent()
-            grand = parent.getparent() if parent is not None else None
-            if parent is None or grand is None or grand.tag != _HEADER:
-                continue
-            text = "".join(str(t) for t in element.itertext()).strip()
-            if element.tag == _PRIORITY and parent.tag == _OTHER_INFO:
-                found.setdefault("priority", text)
-            elif parent.tag == _RESPONSE_FOR and element.tag == _DOCUMENT_ID:
-                found.setdefault("document_id", text)
-            elif parent.tag == _RESPONSE_FOR and element.tag == _ORGAN_ID:
-                found.setdefault("organ_id", text)
-    except etree.XMLSyntaxError:
-        pass  # what was read before the error still counts; the real check comes later
+                return found
+            _note(element, found)
+        if broken:
+            break
     return found
+
+
+def _note(element: etree._Element, found: dict[str, str]) -> None:
+    parent = element.getparent()
+    grand = parent.getparent() if parent is not None else None
+    if parent is None or grand is None or grand.tag != _HEADER:
+        return
+    text = "".join(str(t) for t in element.itertext()).strip()
+    if element.tag == _PRIORITY and parent.tag == _OTHER_INFO:
+        found.setdefault("priority", text)
+    elif parent.tag == _RESPONSE_FOR and element.tag == _DOCUMENT_ID:
+        found.setdefault("document_id", text)
+    elif parent.tag == _RESPONSE_FOR and element.tag == _ORGAN_ID:
+        found.setdefault("organ_id", text)
 
 
 def lane_of(body: bytes, kind: str, urgent_documents: UrgentDocuments) -> str:
