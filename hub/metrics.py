@@ -33,6 +33,26 @@ SHARED = "PROMETHEUS_MULTIPROC_DIR"
 _registry = None if os.environ.get(SHARED) else REGISTRY
 """Shared: nothing registers in-process (:func:`exposition` collects the files instead)."""
 
+_pid = os.getpid()
+
+
+def _after_fork() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def _process_id() -> int:
+    """This process's id, kept: the multiprocess mode asks on every count (with ``os.getpid``,
+    a system call each time — about 18 per document), to notice a fork; the fork hook does."""
+    return _pid
+
+
+if os.environ.get(SHARED):
+    values.ValueClass = values.MultiProcessValue(_process_id)  # type: ignore[no-untyped-call]
+
 
 class Reading(Collector):
     """A gauge of the hub as a whole — read from PostgreSQL or the broker by one process (the
@@ -71,7 +91,6 @@ def share_between_processes(directory: Path) -> None:
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, mode=0o700)
     os.environ[SHARED] = str(directory)
-    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
     importlib.reload(sys.modules[__name__])  # every metric again, counting into files
 
 
