@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 import os
 import shutil
@@ -148,6 +149,7 @@ async def run_hub(
             signer=receipt.HubSigner(key=identity.key, cert=identity.cert),
             publisher=publisher,
         )
+        _settle_heap()
         tasks: list[asyncio.Task[Any]] = [
             asyncio.create_task(registry.run(), name="registry"),
             asyncio.create_task(pipeline.run(), name="group-commit"),
@@ -238,6 +240,15 @@ async def run_hub(
 def _install_stop(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+
+
+def _settle_heap() -> None:
+    """What the hub loaded to start (the registry: 111,339 agencies in a national directory,
+    their certificates, the schemas) lives as long as it runs: the cyclic garbage collector
+    need not walk it again and again. Frozen, and young objects collected less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 async def keep_serving(settings: Settings, options: ServeOptions, stop: asyncio.Event) -> None:
