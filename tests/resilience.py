@@ -81,11 +81,17 @@ class Stream:
     world: World
     plan: list[tuple[Agency, bytes, str]]
     pause: float = 0.01
+    publishers: int = 1
+    """How many publish at once, each a share of the plan in its order (1: one at a time)."""
     sent: list[str] = field(default_factory=list)
     retries: int = 0
 
     async def run(self) -> None:
-        for agency, body, message_id in self.plan:
+        shares = [self.plan[at :: self.publishers] for at in range(self.publishers)]
+        await asyncio.gather(*(self._run(share) for share in shares))
+
+    async def _run(self, plan: list[tuple[Agency, bytes, str]]) -> None:
+        for agency, body, message_id in plan:
             while True:
                 try:
                     await asyncio.wait_for(self._publish(agency, body, message_id), 10)

@@ -149,6 +149,9 @@ async def test_several_hub_processes_share_the_work_without_double_delivery(
 ) -> None:
     senders, recipients, stream, expected = await setup(world, 300)
     stream.pause = 0
+    # eight at once: one at a time, ingress is always quiet and the process that reads it
+    # handles every document itself (hub/route/triage.py), which is right but shares nothing
+    stream.publishers = 8
     port = free_port()
     hubs = [
         HubProcess(
