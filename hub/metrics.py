@@ -111,6 +111,18 @@ def exposition() -> tuple[bytes, str]:
     return generate_latest(collected), CONTENT_TYPE_LATEST
 
 
+ACKS = Counter(
+    "lienthong_acks_total",
+    "Consumed messages acknowledged: together (one basic.ack with multiple for a run of "
+    "delivery tags) or alone",
+    ["sent"],
+    registry=_registry,
+)
+ACK_RUNS = Counter(
+    "lienthong_ack_runs_total",
+    "basic.ack frames with multiple sent (acks together / this: messages per frame)",
+    registry=_registry,
+)
 PACKAGES = Counter(
     "lienthong_packages_total",
     "Submissions decided, by kind, outcome and code",

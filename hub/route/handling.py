@@ -18,6 +18,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from hub import broker, metrics
 from hub.backoff import Backoff
+from hub.broker.acks import Acknowledger
 from hub.check.decision import Submission, fallback_message_id
 from hub.check.schema import Kind
 from hub.db import Q
@@ -59,6 +60,8 @@ class Handler:
         self._connection = connection
         self._pipeline = pipeline
         self._seen: dict[str, float] = {}
+        self.acks = Acknowledger()
+        """Acknowledges what this handler's consumers took (several per ``basic.ack``)."""
 
     async def handle(
         self,
@@ -90,7 +93,7 @@ class Handler:
                         lane=lane,
                         keep_trying=lambda: not channel_closed(message),
                     )
-                    await message.ack()
+                    self.acks.ack(message)
                     break
                 except (BrokerUnavailable, *broker.TRANSIENT) as exc:
                     log.warning(
@@ -117,7 +120,7 @@ class Handler:
                     await dead_letter(
                         channel, message, f"hub error: {type(exc).__name__}: {exc}", ours
                     )
-                    await message.ack()
+                    self.acks.ack(message)
                 finally:
                     await channel.close()
             except Exception as again:

@@ -112,7 +112,7 @@ class Triage:
                     "receipt can be sent; publish with user_id set to your RabbitMQ user",
                     {},
                 )
-                await message.ack()
+                self._handler.acks.ack(message)
                 return False
             kind = kind_of(message.routing_key or "")
             if kind is None:
@@ -123,7 +123,7 @@ class Triage:
                     "status (edoc.urgent, status.urgent for hỏa tốc)",
                     {},
                 )
-                await message.ack()
+                self._handler.acks.ack(message)
                 return False
             # Only what the broker checked (user_id, routing key) names the submitter and kind;
             # the publisher's own headers are not carried into the hub.
@@ -142,14 +142,14 @@ class Triage:
                 kind=kind,
                 urgent_documents=self._pipeline.registry.urgent_documents,
             )
-            await message.ack()
+            self._handler.acks.ack(message)
         except broker.TRANSIENT as exc:
             log.warning("triage_broker_error", message_id=message.message_id, error=repr(exc))
             if not channel_closed(message):
                 # publishing failed while this channel lives: hand it back to be delivered again
                 with contextlib.suppress(*broker.TRANSIENT):
                     await asyncio.sleep(0.5)
-                    await message.nack(requeue=True)
+                    await self._handler.acks.nack(message, requeue=True)
         return False
 
     def _lane_and_stamp(
