@@ -16,7 +16,6 @@ the later frame would name an unknown tag (and RabbitMQ closes the channel).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -81,6 +80,8 @@ class Acknowledger:
 
     def __init__(self) -> None:
         self._channels: weakref.WeakKeyDictionary[Any, _Channel] = weakref.WeakKeyDictionary()
+        self._sending: set[asyncio.Future[None]] = set()
+        """Sends under way (held here: the loop keeps only weak references to tasks)."""
 
     def ack(self, message: AbstractIncomingMessage) -> None:
         """Acknowledge ``message`` (sent before the loop's next turn; a failure means the
@@ -101,7 +102,7 @@ class Acknowledger:
             return
         state = self._state(message)
         state.ledger.settle(tag)
-        await self._send(state, lambda: message.nack(requeue=requeue))
+        await self._enqueue(state, lambda: message.nack(requeue=requeue))
 
     def _state(self, message: AbstractIncomingMessage) -> _Channel:
         channel = message.channel  # the underlying channel: a reopened one numbers tags anew
@@ -125,22 +126,31 @@ class Acknowledger:
             metrics.ACK_RUNS.inc()
         metrics.ACKS.labels("together").inc(len(handled) - len(plan.alone))
         metrics.ACKS.labels("alone").inc(len(plan.alone))
-        task = asyncio.ensure_future(self._send(state, send))
-        task.add_done_callback(_quietly)
+        self._enqueue(state, send).add_done_callback(_quietly)
 
-    async def _send(self, state: _Channel, frames: Callable[[], Awaitable[None]]) -> None:
+    def _enqueue(
+        self, state: _Channel, frames: Callable[[], Awaitable[None]]
+    ) -> asyncio.Future[None]:
+        """Send ``frames`` after everything enqueued before on this channel (the order of the
+        calls, not of the tasks' first steps)."""
         before = state.tail
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         state.tail = done
-        try:
-            if before is not None:
-                with contextlib.suppress(BaseException):
-                    await before
-            await frames()
-        finally:
-            done.set_result(None)
-            if state.tail is done:
-                state.tail = None
+
+        async def in_turn() -> None:
+            try:
+                if before is not None:
+                    await before  # never fails: set in this finally
+                await frames()
+            finally:
+                done.set_result(None)
+                if state.tail is done:
+                    state.tail = None
+
+        task = asyncio.ensure_future(in_turn())
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+        return task
 
 
 def _quietly(task: asyncio.Future[None]) -> None:
