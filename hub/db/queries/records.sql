@@ -51,16 +51,15 @@ UPDATE delivery SET state = 'dead', attempts = attempts + 1, last_error = $2 WHE
 
 -- name: deliveries_stale
 -- Deliveries left pending (a hub died between recording and publishing): the sweeper
--- publishes them. SKIP LOCKED lets several hubs sweep without taking the same rows.
+-- publishes them. SKIP LOCKED lets several hubs sweep without taking the same rows (the
+-- deliveries' rows only: the package is read, not locked).
 SELECT d.id, d.package_id, d.recipient, d.kind, d.message_id, d.urgent, d.document_id,
-       d.routing_key, d.addressed_to,
-       (SELECT p.sender FROM package p WHERE p.id = d.package_id) AS package_sender,
-       (SELECT p.digest FROM package p WHERE p.id = d.package_id) AS package_digest
-FROM delivery d
+       d.routing_key, d.addressed_to, p.sender AS package_sender, p.digest AS package_digest
+FROM delivery d JOIN package p ON p.id = d.package_id
 WHERE d.state = 'pending' AND d.created_at < now() - make_interval(secs => $1)
 ORDER BY d.urgent DESC, d.id
 LIMIT $2
-FOR UPDATE SKIP LOCKED;
+FOR UPDATE OF d SKIP LOCKED;
 
 -- name: receipt_of_package
 SELECT xml FROM receipt WHERE package_id = $1;
