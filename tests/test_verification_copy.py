@@ -174,5 +174,40 @@ def test_the_private_api_the_hub_overrides_is_the_one_it_was_written_for() -> No
         "_fromstring",
         "check_digest_alg_expected",
         "get_root",
+        "_get_cert_verification_time",
     ):
         assert callable(getattr(XMLVerifier, helper, None)), helper
+    assert list(inspect.signature(XMLVerifier._get_cert_validity_error).parameters) == [
+        "self",
+        "cert",
+        "cert_source",
+    ]
+
+
+def test_the_certificate_validity_check_still_refuses_outside_the_validity(signer) -> None:
+    """The override names the certificate only when it fails: inside the validity nothing,
+    before or after it signxml's own message (a signature verified at such a moment fails)."""
+    import datetime as dt
+
+    from signxml.exceptions import InvalidCertificate
+
+    from hub.check.inplace_verifier import InPlaceVerifier
+
+    _, cert = signer
+    data = document(signer)
+    middle = cert.not_valid_before_utc + (cert.not_valid_after_utc - cert.not_valid_before_utc) / 2
+    for moment, fails in (
+        (middle, False),
+        (cert.not_valid_before_utc - dt.timedelta(seconds=1), True),
+        (cert.not_valid_after_utc + dt.timedelta(seconds=1), True),
+    ):
+        config = SignatureConfiguration(
+            require_x509=True, expect_references=1, location=".//", verification_time=moment
+        )
+        verifier = InPlaceVerifier()
+        if fails:
+            with pytest.raises(InvalidCertificate, match="subject="):
+                verifier.verify(data, x509_cert=cert, expect_config=config)
+        else:
+            result = verifier.verify(data, x509_cert=cert, expect_config=config)
+            assert result.signed_xml is not None

@@ -9,7 +9,6 @@ import base64
 from typing import Any
 
 from cryptography.hazmat.primitives.hashes import Hash
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm
 from signxml.algorithms import digest_algorithm_implementations as DIGESTS
@@ -55,6 +54,18 @@ class InPlaceVerifier(XMLVerifier):
         super().__init__()
         self._data = data
         self._excisions = excisions
+
+    def _get_cert_validity_error(self, cert: Any, cert_source: str) -> str | None:
+        """signxml's own check, which names the certificate (its subject as an RFC 4514 string:
+        about a tenth of the whole verification) before it knows whether it needs to; here the
+        name is built only for the message of a certificate that fails. The hub verifies at a
+        moment inside the signer's validity (:func:`hub.check.verification.verify`), so this
+        never fails there; certificate validity is the trust check's."""
+        moment = self._get_cert_verification_time()
+        if cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc:
+            return None
+        message: str | None = super()._get_cert_validity_error(cert, cert_source)
+        return message
 
     def get_root(self, data: bytes | etree._Element) -> etree._Element:
         """Bytes are parsed (by signxml); a document's root element is used as it is — signxml
@@ -126,11 +137,7 @@ class InPlaceVerifier(XMLVerifier):
             write_c14n(_DigestSink(hasher), **options)
         if base64.b64decode(digest_value.text) != hasher.finalize():
             raise InvalidDigest(f"Digest mismatch for reference {index} ({reference.get('URI')})")
-        if isinstance(signature_key_used, bytes):
-            signature_key = signature_key_used
-        else:
-            signature_key = signature_key_used.public_bytes(  # type: ignore[attr-defined]
-                Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
-            )
-        # signed_data (the canonical form) is not kept: the hub reads signed_xml only
-        return VerifyResult(b"", payload, signature, signature_key=signature_key)
+        # signed_data (the canonical form) and signature_key (the key as PEM, which signxml
+        # exports for every reference) are not kept: the hub reads signed_xml only, and knows
+        # the key from the certificate it gave
+        return VerifyResult(b"", payload, signature, signature_key=b"")
