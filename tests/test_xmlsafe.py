@@ -62,3 +62,18 @@ def test_depth_64_is_allowed() -> None:
 
 def test_size_limit_comes_first() -> None:
     assert code_of(b"<a>" + b"x" * 100 + b"</a>", max_bytes=50) is Code.TOO_LARGE
+
+
+def test_too_deep_and_xinclude_name_the_first_offending_line() -> None:
+    """Found by libxml2 (a path of one step per level; the namespace as resolved, so a URI
+    spelled with character references is still XInclude)."""
+    nested = b"<b>" * 70 + b"</b>" * 70
+    deep = b"<a>\n" + nested + b"\n<c>" + nested + b"</c></a>"
+    with pytest.raises(PackageRejected, match="deep at line 2;"):
+        xmlsafe.parse(deep, max_bytes=MAX)
+    hidden = (
+        b"<a>\n<b/>\n<b><x:include xmlns:x='http://www.w3.org/2001/&#88;Include' href='/etc'/>"
+        b"</b></a>"
+    )
+    with pytest.raises(PackageRejected, match="XInclude element at line 3;"):
+        xmlsafe.parse(hidden, max_bytes=MAX)
