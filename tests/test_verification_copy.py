@@ -211,3 +211,18 @@ def test_the_certificate_validity_check_still_refuses_outside_the_validity(signe
         else:
             result = verifier.verify(data, x509_cert=cert, expect_config=config)
             assert result.signed_xml is not None
+
+
+def test_what_inspection_read_is_what_was_signed(signer) -> None:
+    """hub.check.decision reads a package once, before its signature is checked, when the
+    verified content is the tree it read: every package reads the same from the signed tree."""
+    from hub.check import package
+
+    for name, data, kind in variants(signer)[:3]:
+        inspected = inspect(data, kind, max_bytes=1 << 26)
+        verified = verification.verify(data, inspected.signature, consume_tree=True)
+        assert verified.signed_root is inspected.tree.getroot(), name
+        if kind is Kind.EDOC:
+            assert package.read_document(verified.signed_root) == inspected.document, name
+        else:
+            assert package.read_status(verified.signed_root) == inspected.status, name

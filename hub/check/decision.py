@@ -182,15 +182,22 @@ def _check(
         # From here on only the signed content is read.
         content = verified.signed_root
         signer = verified.signer
+    # Inspection read the package from its tree before the signature was checked (so that a
+    # package both malformed and badly signed is refused for the first, as the contract orders).
+    # When the verified content is that same tree (verification consumed it, removing only the
+    # signature, through which no path of hub.check.package leads), what it read is what was
+    # signed: read once. Otherwise, read again from the signed content.
+    same_tree = content is inspected.tree.getroot()
+    document, status = (inspected.document, inspected.status) if same_tree else (None, None)
     del inspected
     stage(Code.SCHEMA_INVALID)
     if submission.kind is Kind.EDOC:
-        document = package.read_document(content)
+        document = document or package.read_document(content)
         status = None
         claimed = document.sender
     else:
         document = None
-        status = package.read_status(content)
+        status = status or package.read_status(content)
         claimed = status.sender
     stage(Code.CERT_UNTRUSTED)
     owner = claimed if signer is None else trust.check_signer(signer, snapshot, now)
