@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange
+from pamqp.commands import Basic
 from pamqp.common import FieldValue
 
-from hub.broker import names, topology
+from hub.broker import names, topology, wire
 from hub.broker.claims import ClaimChecks
 from hub.errors import Unroutable
 from hub.record.deliveries import Outbound
@@ -46,7 +47,8 @@ class Publisher:
         exchange = await channel.get_exchange(names.DELIVER_EXCHANGE, ensure=True)
         return cls(channel, exchange, route, is_system, claims)
 
-    def message(self, out: Outbound) -> aio_pika.Message:
+    def message(self, out: Outbound) -> tuple[bytes, Basic.Properties]:
+        """The body (empty for a claim check) and properties of an inbox message."""
         headers: dict[str, FieldValue] = {}
         body = out.body
         claim = self._claims.claim_for(
@@ -61,13 +63,11 @@ class Publisher:
             headers[names.RECIPIENT_HEADER] = out.for_agency
         if out.addressed_to is not None:
             headers[names.ADDRESSED_TO_HEADER] = out.addressed_to
-        return aio_pika.Message(
-            body,
+        return body, wire.properties(
             message_id=out.message_id,
-            type=out.kind,
+            message_type=out.kind,
             headers=headers,
             content_type="application/xml",
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             app_id="lienthong",
             timestamp=dt.datetime.now(dt.UTC),
         )
@@ -80,7 +80,7 @@ class Publisher:
             raise Unroutable(f"{out.recipient} is not a registered agency or system: no inbox")
         key = names.inbox_key(system, urgent=out.urgent)
         try:
-            await self._exchange.publish(self.message(out), routing_key=key, mandatory=True)
+            await self._send(out, key)
         except aio_pika.exceptions.DeliveryError as exc:
             if exc.message is None:  # nacked by the broker: let the caller retry
                 raise
@@ -88,9 +88,20 @@ class Publisher:
                 raise Unroutable(f"{system} is not a registered system: no inbox") from exc
             await topology.declare_inbox(self._channel, system)
             try:
-                await self._exchange.publish(self.message(out), routing_key=key, mandatory=True)
+                await self._send(out, key)
             except aio_pika.exceptions.DeliveryError as again:
                 raise Unroutable(f"no inbox for system {system}") from again
+
+    async def _send(self, out: Outbound, key: str) -> None:
+        body, props = self.message(out)
+        await wire.publish(
+            self._channel,
+            body,
+            props,
+            exchange=self._exchange.name,
+            routing_key=key,
+            mandatory=True,
+        )
 
     async def close(self) -> None:
         await self._channel.close()

@@ -12,7 +12,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
 from hub import metrics
-from hub.broker import names
+from hub.broker import names, wire
 from hub.broker.stamp import STAMP_HEADER, Stamper, without_ours
 from hub.route.urgency import UrgentDocuments, lane_of
 
@@ -26,17 +26,14 @@ async def forward(
     timestamp: dt.datetime | None,
 ) -> None:
     """Copy a message, body and id unchanged, into one of the hub's queues (confirmed)."""
-    await channel.default_exchange.publish(
-        aio_pika.Message(
-            message.body,
-            message_id=message.message_id,
-            headers=headers,
-            content_type=message.content_type,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            timestamp=timestamp,
-        ),
-        routing_key=queue,
+    props = wire.properties(
+        message_id=message.message_id,
+        headers=headers,
+        content_type=message.content_type,
+        timestamp=timestamp,
     )
+    # mandatory, as aio-pika's publish was: a missing queue is an error, not a silent drop
+    await wire.publish(channel, message.body, props, exchange="", routing_key=queue, mandatory=True)
 
 
 async def dead_letter(
