@@ -153,3 +153,22 @@ def test_the_pipeline_splits_batches_on_bad_rows_and_on_unique_violations() -> N
     assert not_transient(asyncpg.UniqueViolationError("the same message twice"))
     assert not not_transient(asyncpg.CannotConnectNowError("restarting"))
     assert not not_transient(OSError("connection reset"))
+
+
+async def test_lingering_gathers_ordinary_items_but_never_delays_urgent_ones(work: Work) -> None:
+    group: GroupCommit[str, str] = GroupCommit(work, most=8, linger=0.5)
+    async with running(group):
+        first = asyncio.create_task(group.submit("a"))
+        await asyncio.sleep(0.05)
+        assert work.batches == []  # still lingering: more may come
+        second = asyncio.create_task(group.submit("b"))
+        assert await asyncio.gather(first, second) == ["A", "B"]
+        assert work.batches == [["a", "b"]]
+        started = asyncio.get_running_loop().time()
+        assert await group.submit("u", urgent=True) == "U"
+        assert asyncio.get_running_loop().time() - started < 0.25
+        full = [asyncio.create_task(group.submit(x)) for x in "cdefghij"]
+        started = asyncio.get_running_loop().time()
+        await asyncio.gather(*full)
+        assert asyncio.get_running_loop().time() - started < 0.25  # most items: no waiting
+    assert work.batches[1:] == [["u"], list("cdefghij")]

@@ -11,6 +11,9 @@ A batch that fails fails for every caller in it, each of which decides, as it wo
 own transaction, whether to try again (:meth:`hub.route.pipeline.Pipeline.retrying`) — unless the
 failure is one ``split_on`` names (not a passing one: a bad item, say), when each item is
 tried alone and only the bad one's caller fails.
+
+With ``linger``, a batch of fewer than ``most`` ordinary items waits that long for more before
+it is taken (for work off the latency path: fewer, larger statements); urgent items never wait.
 """
 
 from __future__ import annotations
@@ -49,8 +52,10 @@ class GroupCommit(Generic[T, R]):
         most: int = 64,
         split_on: Callable[[Exception], bool] = lambda _: False,
         name: str = "batch",
+        linger: float = 0.0,
     ) -> None:
         self._work = work
+        self._linger = linger
         self._split_on = split_on
         self._keys = keys
         self._most = most
@@ -95,6 +100,8 @@ class GroupCommit(Generic[T, R]):
         """Take batches until cancelled, one in PostgreSQL at a time (the next gathers)."""
         while True:
             await self._ready.wait()
+            if self._linger and not self._queues[0] and len(self) < self._most:
+                await asyncio.sleep(self._linger)  # let more gather (never with urgent items)
             batch = self._take()
             if batch:
                 await self._one(batch)

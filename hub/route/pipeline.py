@@ -39,6 +39,13 @@ TRIAGE_BUSY = 32
 up: the triage of a backlog is quick, and an urgent package in it is found only at its end."""
 
 
+MARK_LINGER = 0.01
+"""Seconds the marking of published deliveries waits for more to gather into its statement.
+Marking is off the delivery path (the inbox messages and the receipt are confirmed by the
+broker before it), so it can wait: on a 2-core machine at full speed its batches went from 5
+to 10 deliveries' submissions, and the hub's processor time per document down by some 6 %."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class _Marking:
     """One submission's deliveries, confirmed by the broker, to be marked."""
@@ -86,7 +93,11 @@ class Pipeline:
             name="record",
         )
         self.marker = GroupCommit(
-            self._mark_batch, most=self.batch_most, split_on=db.not_transient, name="mark"
+            self._mark_batch,
+            most=self.batch_most,
+            split_on=db.not_transient,
+            name="mark",
+            linger=MARK_LINGER,
         )
 
     def triage_started(self) -> None:
