@@ -110,6 +110,21 @@ def test_a_large_attachment_is_excised_and_verifies_as_signxml_says(signer, enco
     assert hub_verdict(tampered) == ("SIGNATURE_INVALID", -1)
 
 
+def test_a_200_kb_attachment_is_excised_too(signer) -> None:
+    """Over EXCISE_MIN (64 KiB) and far under the sizes where memory matters: excised, and the
+    verdicts are signxml's."""
+    encoded = lines(RAW[:150_000], 76, "\r\n")
+    data = package(signer, encoded)
+    assert hub_verdict(data) == ("valid", 1)
+    middle = data.index(encoded[:40].encode()) + len(encoded) // 2
+    while not data[middle : middle + 1].isalnum():
+        middle += 1
+    flipped = b"B" if data[middle : middle + 1] == b"A" else b"A"
+    tampered = data[:middle] + flipped + data[middle + 1 :]
+    assert signxml_verdict(tampered, signer[1]) == "invalid"
+    assert hub_verdict(tampered) == ("SIGNATURE_INVALID", -1)
+
+
 def test_two_large_attachments_are_both_excised(signer) -> None:
     data = package(signer, lines(RAW, 76, "\r\n"), attachments=2)
     assert hub_verdict(data) == ("valid", 2)
