@@ -169,3 +169,38 @@ def test_schemas_are_compiled_one_thread_at_a_time() -> None:
         schema.etree.XMLSchema = original  # type: ignore[misc]
     assert most == 1
     assert all(c is compiled[0] for c in compiled)
+
+
+async def test_small_packages_are_checked_in_place_and_larger_ones_in_a_thread(
+    monkeypatch,
+) -> None:
+    import threading
+
+    keys = pure.keys()
+    small = pure.sign(pure.unsigned(), keys)
+    root = pure.unsigned()
+    foreign(root, namespaces=1, elements=3_000)
+    large = pure.sign(root, keys)
+    assert len(small) < 16 << 10 <= len(large)
+    where: list[str] = []
+    real = decision.decide
+
+    def decide(*args, **kwargs):
+        where.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(decision, "decide", decide)
+    checker = Checker(budget=30)
+    try:
+        for data in (small, large):
+            submission = decision.Submission(
+                submitter=pure.SENDER, message_id="where", kind=Kind.EDOC, body=data
+            )
+            result = await checker.decide(
+                submission, keys.snapshot(), now=dt.datetime.now(dt.UTC), max_bytes=1 << 26
+            )
+            assert isinstance(result, decision.Checked), result
+    finally:
+        checker.close()
+    assert where[0] == threading.current_thread().name
+    assert where[1].startswith("lienthong-check")
