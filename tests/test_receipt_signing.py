@@ -11,6 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from signxml.exceptions import InvalidDigest, InvalidSignature
 from signxml.verifier import SignatureConfiguration, XMLVerifier
@@ -43,6 +45,15 @@ FACTS = [
         timestamp=dt.datetime(2026, 12, 1, 8, 30, tzinfo=dt.UTC),
     ),
 ]
+
+
+@pytest.fixture(scope="module")
+def rsa_signer() -> receipt.HubSigner:
+    ca_key, ca = issuing.make_ca("receipt test CA")
+    key, cert = issuing.issue(
+        ca_key, ca, issuing.IssueRequest(common_name="lienthong hub", key_kind="rsa")
+    )
+    return receipt.HubSigner(key=key, cert=cert)
 
 
 @pytest.fixture(scope="module", params=["ec", "rsa"])
@@ -100,7 +111,7 @@ def test_xmlsec1_verifies_the_hubs_own_signature(authority, tmp_path: Path) -> N
     key, cert, ca = authority
     (tmp_path / "ca.pem").write_text(pki.pem(ca))  # type: ignore[arg-type]
     signed = tmp_path / "receipt.xml"
-    signed.write_bytes(sign_own(receipt.build(FACTS[1]), key, cert))
+    signed.write_bytes(receipt.sign(FACTS[1], receipt.HubSigner(key=key, cert=cert)))
     ok = subprocess.run(
         ["xmlsec1", "--verify", "--trusted-pem", str(tmp_path / "ca.pem"), str(signed)],
         capture_output=True,
@@ -116,3 +127,55 @@ def test_xmlsec1_verifies_the_hubs_own_signature(authority, tmp_path: Path) -> N
         timeout=60,
     )
     assert bad.returncode != 0
+
+
+def _without_value(xml: bytes) -> bytes:
+    return re.sub(rb"<ds:SignatureValue>[^<]*</ds:SignatureValue>", b"", xml)
+
+
+def test_the_written_receipt_is_the_built_one_byte_for_byte(authority) -> None:
+    """hub.record.receipt.sign writes what sign_own serialises of build()'s tree: with RSA (a
+    deterministic signature) the very bytes; with ECDSA all but the signature value, and both
+    verify."""
+    key, cert, _ = authority
+    signer = receipt.HubSigner(key=key, cert=cert)
+    for facts in FACTS:
+        written = receipt.sign(facts, signer)
+        built = sign_own(receipt.build(facts), key, cert)
+        if isinstance(key, pki.ec.EllipticCurvePrivateKey):
+            assert _without_value(written) == _without_value(built)
+        else:
+            assert written == built
+        receipt.validate(written)
+        XMLVerifier().verify(
+            written, x509_cert=cert, expect_config=SignatureConfiguration(expect_references=1)
+        )
+
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(message_id=_TEXT, detail=_TEXT, document_id=st.none() | _TEXT, rejected=st.booleans())
+def test_any_text_is_written_as_the_tree_serialises_it(
+    rsa_signer: receipt.HubSigner,
+    message_id: str,
+    detail: str,
+    document_id: str | None,
+    rejected: bool,
+) -> None:
+    """Escapes (& < > and CR, written two ways), characters XML cannot hold, the empty text."""
+    facts = receipt.ReceiptFacts(
+        message_id=message_id,
+        submitter="000.00.00.G22",
+        kind="edoc",
+        document_id=document_id,
+        code=Code.SCHEMA_INVALID if rejected else None,
+        detail=detail,
+        digest=bytes(range(32)),
+        timestamp=dt.datetime(2026, 12, 5, 1, 2, 3, 456789, tzinfo=dt.UTC),
+        recipients=("000.00.00.H41",),
+        assurance="signature",
+    )
+    written = receipt.sign(facts, rsa_signer)
+    assert written == sign_own(receipt.build(facts), rsa_signer.key, rsa_signer.cert)

@@ -12,7 +12,7 @@ from lxml import etree
 
 from hub.check import xmlsafe
 from hub.check.schema import RECEIPT_NS, load
-from hub.check.signing import sign_own
+from hub.check.signing import sign_written
 from hub.errors import Code, readable
 from hub.registry.pki import PrivateKey
 
@@ -47,41 +47,79 @@ class HubSigner:
 
 
 def build(facts: ReceiptFacts) -> etree._Element:
+    """The receipt as a tree (what :func:`sign` writes, signed)."""
     root = etree.Element(_R + "Receipt", nsmap={None: RECEIPT_NS})  # type: ignore[dict-item]
-
-    def add(name: str, text: str) -> etree._Element:
-        element = etree.SubElement(root, _R + name)
-        element.text = readable(text)  # a message id or detail XML cannot hold is not a crash
-        return element
-
-    add("MessageId", facts.message_id)
-    if facts.document_id is not None:
-        add("DocumentId", facts.document_id)
-    add("Submitter", facts.submitter)
-    if facts.kind is not None:
-        add("Kind", facts.kind)
-    add("Outcome", facts.outcome)
-    if facts.code is not None:
-        add("Code", facts.code.value)
-    add("Detail", facts.detail)
-    add(
-        "Timestamp",
-        facts.timestamp.astimezone(dt.UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z"),
-    )
-    add("SubmissionDigest", base64.b64encode(facts.digest).decode("ascii"))
-    if facts.code is None and facts.recipients:
-        recipients = etree.SubElement(root, _R + "Recipients")
-        for organ in facts.recipients:
-            etree.SubElement(recipients, _R + "OrganId").text = organ
-    if facts.code is None and facts.assurance is not None:
-        add("Assurance", facts.assurance)
+    for name, text in _fields(facts):
+        if name == "Recipients":
+            recipients = etree.SubElement(root, _R + "Recipients")
+            for organ in facts.recipients:
+                etree.SubElement(recipients, _R + "OrganId").text = readable(organ)
+        else:
+            # a message id or detail XML cannot hold is not a crash
+            etree.SubElement(root, _R + name).text = readable(text)
     return root
 
 
 def sign(facts: ReceiptFacts, signer: HubSigner) -> bytes:
-    return sign_own(build(facts), signer.key, signer.cert)
+    """The receipt, signed: :func:`build`'s tree as :func:`hub.check.signing.sign_own` would
+    sign and serialise it, written from its fields instead (one is signed per submission, on
+    the event loop; this takes half the time)."""
+    content = "".join(_written(facts, _SERIALISED))
+    canonical = "".join(_written(facts, _CANONICAL))
+    return sign_written(_START, _END, content, canonical, signer.key, signer.cert)
+
+
+_START = f'<Receipt xmlns="{RECEIPT_NS}">'
+_END = "</Receipt>"
+_SERIALISED = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+"""Text as libxml2 writes it."""
+_CANONICAL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
+"""Text as canonical XML writes it."""
+
+
+def _written(facts: ReceiptFacts, escape: dict[int, str]) -> list[str]:
+    """:func:`build`'s elements, in its order, with their text escaped by ``escape``."""
+    parts: list[str] = []
+
+    def add(name: str, text: str) -> None:
+        parts.append(f"<{name}>{readable(text).translate(escape)}</{name}>")
+
+    for name, text in _fields(facts):
+        if name == "Recipients":
+            organs = "".join(
+                f"<OrganId>{readable(o).translate(escape)}</OrganId>" for o in facts.recipients
+            )
+            parts.append(f"<Recipients>{organs}</Recipients>")
+        else:
+            add(name, text)
+    return parts
+
+
+def _fields(facts: ReceiptFacts) -> list[tuple[str, str]]:
+    """The receipt's elements and their text, in order (``Recipients``: its OrganIds)."""
+    fields = [("MessageId", facts.message_id)]
+    if facts.document_id is not None:
+        fields.append(("DocumentId", facts.document_id))
+    fields.append(("Submitter", facts.submitter))
+    if facts.kind is not None:
+        fields.append(("Kind", facts.kind))
+    fields.append(("Outcome", facts.outcome))
+    if facts.code is not None:
+        fields.append(("Code", facts.code.value))
+    fields += [
+        ("Detail", facts.detail),
+        ("Timestamp", _timestamp(facts.timestamp)),
+        ("SubmissionDigest", base64.b64encode(facts.digest).decode("ascii")),
+    ]
+    if facts.code is None and facts.recipients:
+        fields.append(("Recipients", ""))
+    if facts.code is None and facts.assurance is not None:
+        fields.append(("Assurance", facts.assurance))
+    return fields
+
+
+def _timestamp(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def validate(xml: bytes) -> None:
