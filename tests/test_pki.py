@@ -197,3 +197,16 @@ def test_pem_and_der_load_and_garbage_is_refused(ca) -> None:
     assert pki.load_certificates(ca_cert.public_bytes(serialization.Encoding.DER)) == [ca_cert]
     with pytest.raises(CertificateRefused):
         pki.load_certificates(b"not a certificate")
+
+
+def test_a_refused_signer_is_named_by_its_subject() -> None:
+    """hub.check.trust builds the subject's name only for a refusal; the refusal names it."""
+    from hub.check import trust
+    from hub.errors import PackageRejected
+
+    ca_key, ca = issuing.make_ca("subject CA")
+    _, cert = issuing.issue(ca_key, ca, issuing.IssueRequest(common_name="Văn thư Bộ A"))
+    with pytest.raises(PackageRejected) as refused:
+        trust.check_signer(cert, trust.Snapshot(), dt.datetime.now(dt.UTC))
+    assert refused.value.code is Code.CERT_UNTRUSTED
+    assert "CN=Văn thư Bộ A" in refused.value.detail

@@ -200,7 +200,8 @@ def _check(
         status = status or package.read_status(content)
         claimed = status.sender
     stage(Code.CERT_UNTRUSTED)
-    owner = claimed if signer is None else trust.check_signer(signer, snapshot, now)
+    fingerprint = None if signer is None else pki.fingerprint(signer)
+    owner = claimed if signer is None else trust.check_signer(signer, snapshot, now, fp=fingerprint)
     stage(Code.SENDER_MISMATCH)
     today = local_date(now)
     trust.bind_sender(
@@ -219,7 +220,7 @@ def _check(
     return Checked(
         document=document,
         status=status,
-        signer_fingerprint=None if signer is None else pki.fingerprint(signer),
+        signer_fingerprint=fingerprint,
         recipients=addressed.recipients,
         addressed=addressed,
     )

@@ -110,10 +110,13 @@ class Snapshot:
         return "active"
 
 
-def check_signer(cert: x509.Certificate, snapshot: Snapshot, now: dt.datetime) -> str:
-    """The agency the signer certificate is registered to, or a refusal."""
-    fp = pki.fingerprint(cert)
-    subject = cert.subject.rfc4514_string()
+def check_signer(
+    cert: x509.Certificate, snapshot: Snapshot, now: dt.datetime, *, fp: bytes | None = None
+) -> str:
+    """The agency the signer certificate is registered to, or a refusal. ``fp``: the
+    certificate's fingerprint, if the caller has it already."""
+    fp = pki.fingerprint(cert) if fp is None else fp
+    subject = _Subject(cert)  # named only in a refusal: building the name costs more than a check
     registered = snapshot.certificates.get(fp)
     if registered is None:
         try:
@@ -162,6 +165,16 @@ def check_signer(cert: x509.Certificate, snapshot: Snapshot, now: dt.datetime) -
             "newer one is loaded; the hub's operators must load a fresh CRL",
         )
     return registered.owner
+
+
+class _Subject:
+    """A certificate's subject as RFC 4514, made when a message needs it."""
+
+    def __init__(self, cert: x509.Certificate) -> None:
+        self._cert = cert
+
+    def __str__(self) -> str:
+        return self._cert.subject.rfc4514_string()
 
 
 def bind_sender(
