@@ -186,6 +186,19 @@ def test_the_private_api_the_hub_overrides_is_the_one_it_was_written_for() -> No
         "_get_cert_verification_time",
     ):
         assert callable(getattr(XMLVerifier, helper, None)), helper
+    assert list(inspect.signature(XMLVerifier._find).parameters) == [
+        "self",
+        "element",
+        "query",
+        "require",
+        "xpath",
+    ]
+    assert list(inspect.signature(XMLVerifier._findall).parameters) == [
+        "self",
+        "element",
+        "query",
+        "xpath",
+    ]
     assert list(inspect.signature(XMLVerifier._get_cert_validity_error).parameters) == [
         "self",
         "cert",
@@ -237,3 +250,27 @@ def test_what_inspection_read_is_what_was_signed(signer) -> None:
             assert package.read_document(verified.signed_root) == inspected.document, name
         else:
             assert package.read_status(verified.signed_root) == inspected.status, name
+
+
+def test_paths_in_clark_notation_find_what_signxml_finds(signer) -> None:
+    """The hub's ``_find`` writes signxml's prefixed paths in Clark notation once: the same
+    elements, the same refusal when one is missing."""
+    from signxml.exceptions import InvalidInput
+
+    from hub.check.inplace_verifier import InPlaceVerifier
+
+    root = inspect(document(signer), Kind.EDOC, max_bytes=1 << 26).tree.getroot()
+    ours, theirs = InPlaceVerifier(), XMLVerifier()
+    for query, xpath in (
+        ("Signature", ".//"),
+        ("ds:SignedInfo", ".//"),
+        ("SignatureValue", ".//"),
+        ("dsig11:DEREncodedKeyValue", ".//"),
+        ("X509Certificate", ".//ds:KeyInfo/ds:X509Data/"),
+    ):
+        assert ours._find(root, query, require=False, xpath=xpath) is theirs._find(
+            root, query, require=False, xpath=xpath
+        )
+        assert ours._findall(root, query, xpath=xpath) == theirs._findall(root, query, xpath=xpath)
+    with pytest.raises(InvalidInput):
+        ours._find(root, "NoSuchElement")

@@ -6,6 +6,7 @@ signxml is not typed: this module alone calls its internals (mypy allows untyped
 from __future__ import annotations
 
 import base64
+import functools
 from typing import Any
 
 from cryptography.hazmat.primitives.hashes import Hash
@@ -14,6 +15,7 @@ from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm
 from signxml.algorithms import digest_algorithm_implementations as DIGESTS
 from signxml.exceptions import InvalidDigest, InvalidInput
 from signxml.util import _remove_sig
+from signxml.util import namespaces as SIGNXML_NAMESPACES
 from signxml.verifier import VerifyResult, XMLVerifier
 
 from hub.check import excision
@@ -30,6 +32,17 @@ class _DigestSink:
     def write(self, data: bytes) -> int:
         self._hasher.update(data)
         return len(data)
+
+
+@functools.lru_cache(maxsize=64)
+def _clark(query: str, xpath: str) -> str | None:
+    """``xpath`` + ``ds:Name`` (or ``prefix:Name``) as lxml's Clark notation; None for a path
+    this does not know how to write (signxml's own ``_find`` takes it)."""
+    prefix, _, name = query.rpartition(":")
+    uri = SIGNXML_NAMESPACES.get(prefix or "ds")
+    if uri is None or ":" in xpath or "{" in xpath:
+        return None
+    return f"{xpath}{{{uri}}}{name}"
 
 
 class InPlaceVerifier(XMLVerifier):
@@ -66,6 +79,29 @@ class InPlaceVerifier(XMLVerifier):
             return None
         message: str | None = super()._get_cert_validity_error(cert, cert_source)
         return message
+
+    def _find(
+        self, element: etree._Element, query: str, require: bool = True, xpath: str = ""
+    ) -> Any:
+        """signxml's ``_find``, the path in Clark notation (``{namespace}Name``) made once:
+        lxml then parses it from its own cache instead of mapping prefixes on every call — nine
+        calls a package, a tenth of signxml's own time."""
+        expression = _clark(query, xpath)
+        if expression is None:
+            return super()._find(element, query, require, xpath)
+        result = element.find(expression)
+        if require and result is None:
+            raise InvalidInput(
+                f"Expected to find XML element {query.rpartition(':')[2]} in {element.tag} "
+                f"using XPath {expression}"
+            )
+        return result
+
+    def _findall(self, element: etree._Element, query: str, xpath: str = "") -> list[Any]:
+        expression = _clark(query, xpath)
+        if expression is None:
+            return list(super()._findall(element, query, xpath))
+        return element.findall(expression)
 
     def get_root(self, data: bytes | etree._Element) -> etree._Element:
         """Bytes are parsed (by signxml); a document's root element is used as it is — signxml
