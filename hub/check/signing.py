@@ -68,7 +68,8 @@ def _c14n(element: etree._Element) -> bytes:
 
 
 def sign_own(root: etree._Element, key: PrivateKey, cert: x509.Certificate) -> bytes:
-    """What :func:`sign_root` makes of a document the hub built itself (a receipt, a seal):
+    """What :func:`sign_root` makes of a document the hub built itself (receipts are written
+    by :func:`sign_written` instead, whose bytes the tests compare with this):
     the same enveloped signature, exclusive C14N, SHA-256 and the same elements — without
     signxml's re-parsing and copying, about five times faster. Only for trees without a
     signature or comments, which the hub's own builders guarantee; the signature goes last.
