@@ -11,6 +11,8 @@ import json
 
 import asyncpg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub.audit import audit, chain, events, seal
 from hub.config import Settings
@@ -211,3 +213,43 @@ async def test_an_agencys_documents_are_spread_over_its_lanes(db, signer) -> Non
     assert {r["n"] for r in lanes} == {1}
     await seal.seal(db, signer)
     assert (await audit.verify(db)).ok
+
+
+_TEXTS = st.text(max_size=30)
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | _TEXTS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXTS, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    chain_name=_TEXTS,
+    kind=_TEXTS,
+    document_id=st.none() | _TEXTS,
+    organ_id=st.none() | _TEXTS,
+    actor=st.none() | _TEXTS,
+    payload=st.dictionaries(_TEXTS, _VALUES, max_size=5),
+)
+def test_a_links_content_written_with_its_payload_is_its_canonical_content(
+    chain_name: str,
+    kind: str,
+    document_id: str | None,
+    organ_id: str | None,
+    actor: str | None,
+    payload: dict[str, object],
+) -> None:
+    """hub.audit.events serialises a link's payload once, for its row and its hash: the bytes
+    hashed are those of chain.Link.content, which ``lienthong audit verify`` recomputes."""
+    link = chain.Link(
+        chain=chain_name,
+        kind=kind,
+        document_id=document_id,
+        organ_id=organ_id,
+        actor=actor,
+        payload=payload,
+        at="2026-12-05T08:30:00.123456+00:00",
+    )
+    written = chain.content_with(link, chain.canonical(payload).decode())
+    assert written == link.content()

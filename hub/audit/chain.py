@@ -91,6 +91,28 @@ class Link:
         )
 
 
+def content_with(link: Link, payload: str) -> bytes:
+    """``link.content()`` with the payload's canonical JSON already made (``payload``): the
+    same bytes — the keys in sorted order, each value as :func:`canonical` writes it — with the
+    payload serialised once for both the row and the hash (tests compare the two)."""
+    text = ",".join(
+        (
+            '{"actor":' + _json(link.actor),
+            '"at":' + _json(link.at),
+            '"chain":' + _json(link.chain),
+            '"document_id":' + _json(link.document_id),
+            '"kind":' + _json(link.kind),
+            '"organ_id":' + _json(link.organ_id),
+            '"payload":' + payload + "}",
+        )
+    )
+    return text.encode()
+
+
+def _json(value: str | None) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def next_hash(prev_hash: bytes, digest: bytes) -> bytes:
     return sha256(prev_hash + digest)
 

@@ -41,7 +41,9 @@ class Event:
         return f"{self.organ_id}#{zlib.crc32(self.document_id.encode()) % LANES}"
 
 
-def _row(event: Event, at: dt.datetime) -> tuple[object, ...]:
+def _row(event: Event, at: dt.datetime, stamp: str) -> tuple[object, ...]:
+    """``stamp``: ``at`` as the chain writes it (:func:`hub.audit.chain.timestamp`)."""
+    payload = chain.canonical(event.payload).decode()
     link = chain.Link(
         chain=event.chain,
         kind=event.kind,
@@ -49,7 +51,7 @@ def _row(event: Event, at: dt.datetime) -> tuple[object, ...]:
         organ_id=event.organ_id,
         actor=event.actor,
         payload=event.payload,
-        at=chain.timestamp(at),
+        at=stamp,
     )
     return (
         link.chain,
@@ -57,8 +59,8 @@ def _row(event: Event, at: dt.datetime) -> tuple[object, ...]:
         link.document_id,
         link.organ_id,
         link.actor,
-        chain.canonical(event.payload).decode(),
-        link.digest(),
+        payload,
+        chain.sha256(chain.content_with(link, payload)),
         chain.GENESIS,
         at,
     )
@@ -67,7 +69,8 @@ def _row(event: Event, at: dt.datetime) -> tuple[object, ...]:
 def links(batch: Iterable[Event]) -> list[tuple[object, ...]]:
     """The rows ``event_append`` takes, in chain-name order, all stamped with the same time."""
     at = dt.datetime.now(dt.UTC)
-    return [_row(event, at) for event in sorted(batch, key=lambda e: e.chain)]
+    stamp = chain.timestamp(at)
+    return [_row(event, at, stamp) for event in sorted(batch, key=lambda e: e.chain)]
 
 
 def arrays(rows: list[tuple[object, ...]]) -> list[object]:
