@@ -93,29 +93,16 @@ RAW = bytes(range(256)) * 6000  # 1.5 MB: over EXCISE_MIN once encoded
         lines(RAW, 76, "\r\n"),  # as the Java SDK's MIME encoder writes it
         lines(RAW, 64, "\r"),
         "\n  " + lines(RAW, 76, "\n\t ") + "\n",
+        # over EXCISE_MIN (64 KiB), far under the sizes where memory matters: excised too
+        lines(RAW[:150_000], 76, "\r\n"),
     ],
-    ids=["one line", "LF", "CR LF", "lone CR", "indented"],
+    ids=["one line", "LF", "CR LF", "lone CR", "indented", "200 KB"],
 )
 def test_a_large_attachment_is_excised_and_verifies_as_signxml_says(signer, encoded) -> None:
     data = package(signer, encoded)
     assert signxml_verdict(data, signer[1]) == "valid"
     assert hub_verdict(data) == ("valid", 1)
     # one character of the attachment changed after signing
-    middle = data.index(encoded[:40].encode()) + len(encoded) // 2
-    while not data[middle : middle + 1].isalnum():
-        middle += 1
-    flipped = b"B" if data[middle : middle + 1] == b"A" else b"A"
-    tampered = data[:middle] + flipped + data[middle + 1 :]
-    assert signxml_verdict(tampered, signer[1]) == "invalid"
-    assert hub_verdict(tampered) == ("SIGNATURE_INVALID", -1)
-
-
-def test_a_200_kb_attachment_is_excised_too(signer) -> None:
-    """Over EXCISE_MIN (64 KiB) and far under the sizes where memory matters: excised, and the
-    verdicts are signxml's."""
-    encoded = lines(RAW[:150_000], 76, "\r\n")
-    data = package(signer, encoded)
-    assert hub_verdict(data) == ("valid", 1)
     middle = data.index(encoded[:40].encode()) + len(encoded) // 2
     while not data[middle : middle + 1].isalnum():
         middle += 1

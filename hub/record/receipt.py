@@ -64,8 +64,10 @@ def sign(facts: ReceiptFacts, signer: HubSigner) -> bytes:
     """The receipt, signed: :func:`build`'s tree as :func:`hub.check.signing.sign_own` would
     sign and serialise it, written from its fields instead (one is signed per submission, on
     the event loop; this takes half the time)."""
-    content = "".join(_written(facts, _SERIALISED))
-    canonical = "".join(_written(facts, _CANONICAL))
+    texts = [(name, readable(text)) for name, text in _fields(facts)]
+    organs = [readable(organ) for organ in facts.recipients]
+    content = _written(texts, organs, _SERIALISED)
+    canonical = _written(texts, organs, _CANONICAL)
     return sign_written(_START, _END, content, canonical, signer.key, signer.cert)
 
 
@@ -77,22 +79,16 @@ _CANONICAL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;
 """Text as canonical XML writes it."""
 
 
-def _written(facts: ReceiptFacts, escape: dict[int, str]) -> list[str]:
-    """:func:`build`'s elements, in its order, with their text escaped by ``escape``."""
+def _written(texts: list[tuple[str, str]], organs: list[str], escape: dict[int, str]) -> str:
+    """:func:`build`'s elements, in its order, their (readable) text escaped by ``escape``."""
     parts: list[str] = []
-
-    def add(name: str, text: str) -> None:
-        parts.append(f"<{name}>{readable(text).translate(escape)}</{name}>")
-
-    for name, text in _fields(facts):
+    for name, text in texts:
         if name == "Recipients":
-            organs = "".join(
-                f"<OrganId>{readable(o).translate(escape)}</OrganId>" for o in facts.recipients
-            )
-            parts.append(f"<Recipients>{organs}</Recipients>")
+            text = "".join(f"<OrganId>{o.translate(escape)}</OrganId>" for o in organs)
+            parts.append(f"<Recipients>{text}</Recipients>")
         else:
-            add(name, text)
-    return parts
+            parts.append(f"<{name}>{text.translate(escape)}</{name}>")
+    return "".join(parts)
 
 
 def _fields(facts: ReceiptFacts) -> list[tuple[str, str]]:
