@@ -8,6 +8,9 @@ an ordinary document into the urgent lane.
 from __future__ import annotations
 
 import time
+from pathlib import Path
+
+from lxml import etree
 
 from hub.check.schema import EDXML_NS
 from hub.route.urgency import FEED_BYTES, SNIFF_BYTES, UrgentDocuments, lane_of
@@ -111,3 +114,29 @@ def test_the_look_stops_where_message_header_ends() -> None:
     # an error inside MessageHeader, before the priority: nothing was read, ordinary
     broken_before = document("<Priority>3</Priority>", before="<From></To>")
     assert lane_of(broken_before, "edoc", none) == "ordinary"
+
+
+def test_the_national_sdks_packages_are_read_as_a_full_parse_reads_them(samples: Path) -> None:
+    """Real headers run over several of the look's feeds (1.5 to 5 KB): a document's priority
+    and a status's ResponseFor are what parsing the whole package finds (edoc_new, with stray
+    bytes before its declaration, is read as nothing: ordinary, and refused by the check)."""
+    n = f"{{{EDXML_NS}}}"
+    for path in sorted(samples.glob("*.edxml")):
+        body = path.read_bytes()
+        if not body.startswith(b"<"):
+            assert lane_of(body, "edoc", UrgentDocuments()) == "ordinary", path.name
+            continue
+        header = etree.fromstring(body).find(f"{n}edXMLEnvelope/{n}edXMLHeader/{n}MessageHeader")
+        assert header is not None, path.name
+        if path.name.startswith("edoc_"):
+            priority = header.findtext(f"{n}OtherInfo/{n}Priority", "").strip()
+            expected = "urgent" if priority in ("3", "4") else "ordinary"
+            assert lane_of(body, "edoc", UrgentDocuments()) == expected, path.name
+            continue
+        organ_id = header.findtext(f"{n}ResponseFor/{n}OrganId", "").strip()
+        document_id = header.findtext(f"{n}ResponseFor/{n}DocumentId", "").strip()
+        assert organ_id and document_id, path.name
+        urgent = UrgentDocuments()
+        assert lane_of(body, "status", urgent) == "ordinary", path.name
+        urgent.add(organ_id, document_id)
+        assert lane_of(body, "status", urgent) == "urgent", path.name

@@ -16,8 +16,9 @@ from lxml import etree
 from hub.check.schema import EDXML_NS
 
 SNIFF_BYTES = 65536
-FEED_BYTES = 4096
-"""What the sniff parses at a time, until MessageHeader has ended."""
+FEED_BYTES = 1024
+"""What the sniff parses at a time, until MessageHeader has ended (a small package's header
+ends within its first kilobyte or two; libxml2 parses a whole fed piece before it reports)."""
 _N = f"{{{EDXML_NS}}}"
 _HEADER = _N + "MessageHeader"
 _PRIORITY = _N + "Priority"
@@ -26,6 +27,12 @@ _RESPONSE_FOR = _N + "ResponseFor"
 _DOCUMENT_ID = _N + "DocumentId"
 _ORGAN_ID = _N + "OrganId"
 URGENT_PRIORITIES = frozenset({"3", "4"})
+_LOOKED_AT = {
+    "edoc": (_HEADER, _PRIORITY),
+    "status": (_HEADER, _DOCUMENT_ID, _ORGAN_ID),
+}
+"""The elements whose end the sniff is told of, by kind: a document's priority, a status's
+ResponseFor (every OrganId of a document's From and To would be reported for nothing)."""
 
 
 class UrgentDocuments:
@@ -51,7 +58,7 @@ class UrgentDocuments:
         return len(self._keys)
 
 
-def _header_values(head: bytes) -> dict[str, str]:
+def _header_values(head: bytes, kind: str = "status") -> dict[str, str]:
     """Priority, or ResponseFor's OrganId and DocumentId, from MessageHeader in ``head``: fed to
     the parser :data:`FEED_BYTES` at a time, and no further once MessageHeader has ended (it
     comes first: a large package's attachments are not parsed here)."""
@@ -59,7 +66,7 @@ def _header_values(head: bytes) -> dict[str, str]:
         return {}
     parser = etree.XMLPullParser(
         events=("end",),
-        tag=(_HEADER, _PRIORITY, _DOCUMENT_ID, _ORGAN_ID),
+        tag=_LOOKED_AT.get(kind, _LOOKED_AT["status"]),
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -100,7 +107,7 @@ def _note(element: etree._Element, found: dict[str, str]) -> None:
 
 def lane_of(body: bytes, kind: str, urgent_documents: UrgentDocuments) -> str:
     """``urgent`` or ``ordinary``, from the first :data:`SNIFF_BYTES` of the body."""
-    values = _header_values(body[:SNIFF_BYTES])
+    values = _header_values(body[:SNIFF_BYTES], kind)
     if kind == "edoc":
         return "urgent" if values.get("priority") in URGENT_PRIORITIES else "ordinary"
     key = (values.get("organ_id", ""), values.get("document_id", ""))
