@@ -253,3 +253,13 @@ def test_a_links_content_written_with_its_payload_is_its_canonical_content(
     )
     written = chain.content_with(link, chain.canonical(payload).decode())
     assert written == link.content()
+    # and Link.content is what json.dumps writes, as it was when the chains began
+    assert (
+        link.content()
+        == json.dumps(
+            {k: v for k, v in link.as_dict().items() if k != "seq"},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode()
+    )

