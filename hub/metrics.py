@@ -7,12 +7,14 @@ directory (prometheus-client's multiprocess mode, :func:`share_between_processes
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,6 +28,7 @@ from prometheus_client import (
     values,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 SHARED = "PROMETHEUS_MULTIPROC_DIR"
@@ -83,6 +86,22 @@ class Reading(Collector):
 
 
 _readings: list[Reading] = []
+
+
+_M = TypeVar("_M", bound=MetricWrapperBase)
+
+
+@functools.cache
+def _labelled(metric: MetricWrapperBase, values: tuple[str, ...]) -> MetricWrapperBase:
+    return metric.labels(*values)
+
+
+def labelled(metric: _M, *values: str) -> _M:
+    """``metric.labels(*values)``, kept: prometheus-client looks a child up under a lock on
+    every count (~1 µs; some ten counts a document). Only for labels from a small fixed set
+    (stages, outcomes, lanes), never from outside (a submitter, a reason): the cache keeps
+    every child it made."""
+    return _labelled(metric, values)  # type: ignore[return-value]
 
 
 def share_between_processes(directory: Path) -> None:

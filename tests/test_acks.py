@@ -10,11 +10,13 @@ import random
 import uuid
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hub.broker import delivery
 from hub.broker.acks import Acknowledger, Ledger
+from hub.broker.delivery import Consumed
 from hub.config import Settings
 
 
@@ -76,9 +78,12 @@ def test_whatever_the_order_each_tag_is_settled_once(turns: list[int], rnd: rand
     assert ledger.floor == len(tags) and not ledger.above
 
 
+@pytest.mark.parametrize("consumer_kind", ["hub", "aio-pika"])
 async def test_out_of_order_and_given_back_all_are_settled_on_a_live_channel(
-    settings: Settings,
+    settings: Settings, consumer_kind: str
 ) -> None:
+    """Through the hub's own consumer (hub.broker.delivery) and through aio-pika's, whose
+    messages an operator's requeue of dead letters acknowledges."""
     name = f"lienthong.test.acks.{uuid.uuid4().hex[:8]}"
     connection = await aio_pika.connect(settings.amqp.url)
     try:
@@ -91,14 +96,17 @@ async def test_out_of_order_and_given_back_all_are_settled_on_a_live_channel(
         consumer = await connection.channel()
         await consumer.set_qos(prefetch_count=60)
         acks = Acknowledger()
-        taken: list[AbstractIncomingMessage] = []
+        taken: list[Consumed] = []
         given_back: set[bytes] = set()
         acked: set[bytes] = set()
 
-        async def on_message(message: AbstractIncomingMessage) -> None:
+        async def on_message(message: Consumed) -> None:
             taken.append(message)
 
-        await (await consumer.get_queue(name)).consume(on_message)
+        if consumer_kind == "hub":
+            await delivery.consume(consumer, name, on_message)
+        else:
+            await (await consumer.get_queue(name)).consume(on_message)
         shuffled = random.Random(7)
         handled = 0
         async with asyncio.timeout(10):

@@ -59,3 +59,18 @@ def test_rules_and_dashboard_use_only_metrics_the_hub_exports() -> None:
     ):
         assert f"Lienthong{alert}" in rules
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+def test_a_kept_child_counts_into_the_series_labels_names() -> None:
+    """hub.metrics.labelled keeps the child it looked up: the same object every time, counting
+    into the series ``labels`` names (what /metrics shows)."""
+    from hub import metrics
+
+    kept = metrics.labelled(metrics.STAGE_SECONDS, "check")
+    assert kept is metrics.labelled(metrics.STAGE_SECONDS, "check")
+    assert kept is not metrics.labelled(metrics.STAGE_SECONDS, "record")
+    before = REGISTRY.get_sample_value("lienthong_stage_seconds_count", {"stage": "check"}) or 0
+    kept.observe(0.001)
+    metrics.STAGE_SECONDS.labels("check").observe(0.002)
+    after = REGISTRY.get_sample_value("lienthong_stage_seconds_count", {"stage": "check"})
+    assert after == before + 2

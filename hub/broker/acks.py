@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from aio_pika.abc import AbstractIncomingMessage
 
 from hub import broker, metrics
+from hub.broker.delivery import Consumed
 
 log = structlog.get_logger(__name__)
 
@@ -69,7 +69,7 @@ class Ledger:
 @dataclass(kw_only=True, slots=True)
 class _Channel:
     ledger: Ledger = field(default_factory=Ledger)
-    handled: dict[int, AbstractIncomingMessage] = field(default_factory=dict)
+    handled: dict[int, Consumed] = field(default_factory=dict)
     scheduled: bool = False
     tail: asyncio.Future[None] | None = None
     """The last send of this channel: each waits for the one before it."""
@@ -83,7 +83,7 @@ class Acknowledger:
         self._sending: set[asyncio.Future[None]] = set()
         """Sends under way (held here: the loop keeps only weak references to tasks)."""
 
-    def ack(self, message: AbstractIncomingMessage) -> None:
+    def ack(self, message: Consumed) -> None:
         """Acknowledge ``message`` (sent before the loop's next turn; a failure means the
         broker delivers it again, which the hub's idempotency absorbs)."""
         tag = message.delivery_tag
@@ -95,7 +95,7 @@ class Acknowledger:
             state.scheduled = True
             asyncio.get_running_loop().call_soon(self._flush, state)
 
-    async def nack(self, message: AbstractIncomingMessage, *, requeue: bool) -> None:
+    async def nack(self, message: Consumed, *, requeue: bool) -> None:
         """Give ``message`` back (or drop it), in order with this channel's acks."""
         tag = message.delivery_tag
         if tag is None:
@@ -104,7 +104,7 @@ class Acknowledger:
         state.ledger.settle(tag)
         await self._enqueue(state, lambda: message.nack(requeue=requeue))
 
-    def _state(self, message: AbstractIncomingMessage) -> _Channel:
+    def _state(self, message: Consumed) -> _Channel:
         channel = message.channel  # the underlying channel: a reopened one numbers tags anew
         state = self._channels.get(channel)
         if state is None:
@@ -124,8 +124,8 @@ class Acknowledger:
 
         if plan.together is not None:
             metrics.ACK_RUNS.inc()
-        metrics.ACKS.labels("together").inc(len(handled) - len(plan.alone))
-        metrics.ACKS.labels("alone").inc(len(plan.alone))
+        metrics.labelled(metrics.ACKS, "together").inc(len(handled) - len(plan.alone))
+        metrics.labelled(metrics.ACKS, "alone").inc(len(plan.alone))
         self._enqueue(state, send).add_done_callback(_quietly)
 
     def _enqueue(

@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import structlog
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractRobustConnection
 
 from hub import broker, metrics
 from hub.backoff import Backoff
 from hub.broker.acks import Acknowledger
+from hub.broker.delivery import Consumed
 from hub.check.decision import Submission, fallback_message_id
 from hub.check.schema import Kind
 from hub.db import Q
@@ -65,7 +66,7 @@ class Handler:
 
     async def handle(
         self,
-        message: AbstractIncomingMessage,
+        message: Consumed,
         *,
         submitter: str,
         kind: str,

@@ -9,17 +9,18 @@ from collections.abc import Mapping
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from aio_pika.abc import AbstractChannel
 
 from hub import metrics
 from hub.broker import names, wire
+from hub.broker.delivery import Consumed
 from hub.broker.stamp import STAMP_HEADER, Stamper, without_ours
 from hub.route.urgency import UrgentDocuments, lane_of
 
 
 async def forward(
     channel: AbstractChannel,
-    message: AbstractIncomingMessage,
+    message: Consumed,
     queue: str,
     headers: dict[str, Any],
     *,
@@ -38,7 +39,7 @@ async def forward(
 
 async def dead_letter(
     channel: AbstractChannel,
-    message: AbstractIncomingMessage,
+    message: Consumed,
     reason: str,
     ours: Mapping[str, Any],
 ) -> None:
@@ -54,7 +55,7 @@ async def dead_letter(
     metrics.DEAD_LETTERS.labels(reason.split(":", 1)[0][:40]).inc()
 
 
-def channel_closed(message: AbstractIncomingMessage) -> bool:
+def channel_closed(message: Consumed) -> bool:
     """Whether the channel a message came on is gone (then the broker delivers it again)."""
     try:
         return bool(message.channel.is_closed)
@@ -64,7 +65,7 @@ def channel_closed(message: AbstractIncomingMessage) -> bool:
 
 async def admit(
     channel: AbstractChannel,
-    message: AbstractIncomingMessage,
+    message: Consumed,
     stamper: Stamper,
     *,
     submitter: str,
@@ -88,10 +89,10 @@ async def admit(
         headers,
         timestamp=message.timestamp,
     )
-    metrics.TRIAGED.labels(lane).inc()
+    metrics.labelled(metrics.TRIAGED, lane).inc()
 
 
-def hub_headers(message: AbstractIncomingMessage) -> dict[str, Any]:
+def hub_headers(message: Consumed) -> dict[str, Any]:
     """The headers the hub set on a message of its work lanes (only its user writes there)."""
     headers = message.headers or {}
     return {

@@ -119,7 +119,7 @@ class Pipeline:
     async def _record_batch(self, batch: Sequence[Pending]) -> list[records.Recorded]:
         async with self.pool.acquire() as conn:
             recorded = await batch_records.record_many(conn, batch, signer=self.signer)
-        metrics.BATCH_SIZE.labels("record").observe(len(batch))
+        metrics.labelled(metrics.BATCH_SIZE, "record").observe(len(batch))
         return recorded
 
     async def _mark_batch(self, batch: Sequence[_Marking]) -> list[None]:
@@ -128,7 +128,7 @@ class Pipeline:
         due = overdue.deadline(utcnow(), self.settings.working_time)
         async with self.pool.acquire() as conn:
             await deliveries.mark_delivered(conn, published, dead, deadline=due)
-        metrics.BATCH_SIZE.labels("mark").observe(len(batch))
+        metrics.labelled(metrics.BATCH_SIZE, "mark").observe(len(batch))
         return [None] * len(batch)
 
     async def retrying(
@@ -185,7 +185,7 @@ class Pipeline:
         now = utcnow()
         result = await self.decide(submission, now)
         checked_at = time.perf_counter()
-        metrics.STAGE_SECONDS.labels("check").observe(checked_at - started)
+        metrics.labelled(metrics.STAGE_SECONDS, "check").observe(checked_at - started)
         if isinstance(result, decision.Checked) and result.urgent and result.document is not None:
             self.registry.urgent_documents.add(result.document.sender, result.document.document_id)
         if batch_records.batchable(result):
@@ -202,13 +202,13 @@ class Pipeline:
                 keep_trying=keep_trying,
             )
         recorded_at = time.perf_counter()
-        metrics.STAGE_SECONDS.labels("record").observe(recorded_at - checked_at)
+        metrics.labelled(metrics.STAGE_SECONDS, "record").observe(recorded_at - checked_at)
         await self.deliver(recorded.outbound, keep_trying=keep_trying)
         delivered_at = time.perf_counter()
-        metrics.STAGE_SECONDS.labels("deliver").observe(delivered_at - recorded_at)
+        metrics.labelled(metrics.STAGE_SECONDS, "deliver").observe(delivered_at - recorded_at)
         if not recorded.replay:
             code = recorded.code.value if recorded.code else ""
-            metrics.PACKAGES.labels(submission.kind.value, recorded.outcome, code).inc()
+            metrics.labelled(metrics.PACKAGES, submission.kind.value, recorded.outcome, code).inc()
             if isinstance(result, decision.Checked) and recorded.code is None:
                 if result.assurance == decision.TRANSPORT:
                     metrics.ACCEPTED_UNSIGNED.labels(submission.submitter).inc()
@@ -268,6 +268,6 @@ class Pipeline:
             lambda: self.marker.submit(marking, urgent=urgent), keep_trying=keep_trying
         )
         for out in published:
-            metrics.DELIVERIES.labels(out.kind).inc()
+            metrics.labelled(metrics.DELIVERIES, out.kind).inc()
         for out, reason in dead:
             log.error("delivery_dead", recipient=out.recipient, kind=out.kind, reason=reason)

@@ -23,10 +23,11 @@ import contextlib
 from typing import Any
 
 import structlog
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
 from hub import broker, metrics
-from hub.broker import names
+from hub.broker import delivery, names
+from hub.broker.delivery import Delivery
 from hub.check.schema import Kind
 from hub.route.handling import Handler, KeyedLocks
 from hub.route.lanes import admit, channel_closed, dead_letter
@@ -62,22 +63,20 @@ class Triage:
     async def run(self) -> None:
         channel = await self._connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=self._in_flight)
-        tasks: set[asyncio.Task[None]] = set()
 
-        async def on_message(message: AbstractIncomingMessage) -> None:
-            # prefetch bounds how many are in flight; each moves on its own, except that one
-            # submitter's statuses wait for each other (the lock is taken here, in arrival order)
-            task = asyncio.create_task(self._move(channel, message))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+        async def on_message(message: Delivery) -> None:
+            # prefetch bounds how many are in flight; each moves on its own (aiormq runs each
+            # delivery in a task of its own, started in arrival order), except that one
+            # submitter's statuses wait for each other (the lock is asked for before the first
+            # wait, so in arrival order)
+            await self._move(channel, message)
 
         # if the connection is lost, the hub restarts its broker side (hub.server.keep_serving)
         for queue_name in (names.URGENT_INGRESS_QUEUE, names.INGRESS_QUEUE):
-            queue = await channel.get_queue(queue_name, ensure=False)
-            await queue.consume(on_message)
+            await delivery.consume(channel, queue_name, on_message)
         await asyncio.Future()
 
-    async def _move(self, channel: AbstractChannel, message: AbstractIncomingMessage) -> None:
+    async def _move(self, channel: AbstractChannel, message: Delivery) -> None:
         self._pipeline.triage_started()
         here = False
         try:
@@ -95,7 +94,7 @@ class Triage:
         a lane at once, so an urgent one behind it is reached as soon as it can be."""
         return self._here < HERE_MOST and self._pipeline.triage_in_flight <= 1
 
-    async def _move_one(self, channel: AbstractChannel, message: AbstractIncomingMessage) -> bool:
+    async def _move_one(self, channel: AbstractChannel, message: Delivery) -> bool:
         """Place one submission; True when it is a document to handle here (see the module)."""
         try:
             if not message.user_id:
@@ -132,7 +131,7 @@ class Triage:
                 return False
             if self._quiet():
                 self._here += 1
-                metrics.TRIAGED.labels("here").inc()
+                metrics.labelled(metrics.TRIAGED, "here").inc()
                 return True
             await admit(
                 channel,
@@ -153,7 +152,7 @@ class Triage:
         return False
 
     def _lane_and_stamp(
-        self, message: AbstractIncomingMessage, submitter: str, kind: str
+        self, message: Delivery, submitter: str, kind: str
     ) -> tuple[str, dict[str, Any]]:
         """A submission handled here: its lane, and the hub's stamped headers a dead letter of
         it would carry."""
@@ -166,13 +165,13 @@ class Triage:
         )
         return lane, ours
 
-    async def _document_here(self, message: AbstractIncomingMessage) -> None:
+    async def _document_here(self, message: Delivery) -> None:
         """A document handled in this process, acknowledged once handled (as a lane's are)."""
         submitter, kind = message.user_id or "", Kind.EDOC.value
         lane, ours = self._lane_and_stamp(message, submitter, kind)
         await self._handler.handle(message, submitter=submitter, kind=kind, lane=lane, ours=ours)
 
-    async def _status(self, message: AbstractIncomingMessage, submitter: str) -> None:
+    async def _status(self, message: Delivery, submitter: str) -> None:
         """A status, after the earlier ones of its submitter; acknowledged once handled."""
         lane, ours = self._lane_and_stamp(message, submitter, Kind.STATUS.value)
         async with self._locks.hold(submitter):

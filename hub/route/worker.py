@@ -9,11 +9,12 @@ import datetime as dt
 import itertools
 
 import structlog
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractRobustConnection
 
 from hub import metrics
 from hub.audit import events
-from hub.broker import names
+from hub.broker import delivery, names
+from hub.broker.delivery import Delivery
 from hub.check.schema import Kind
 from hub.db import Q
 from hub.record import deliveries
@@ -40,9 +41,7 @@ class Workers:
         self._connection = connection
         self._pipeline = pipeline
         self._concurrency = concurrency
-        self._queue: asyncio.PriorityQueue[tuple[int, int, AbstractIncomingMessage]] = (
-            asyncio.PriorityQueue()
-        )
+        self._queue: asyncio.PriorityQueue[tuple[int, int, Delivery]] = asyncio.PriorityQueue()
         self._order = itertools.count()
         self._locks = KeyedLocks()
         self._handler = Handler(connection, pipeline)
@@ -57,13 +56,12 @@ class Workers:
     async def _consume(self, queue_name: str, rank: int) -> None:
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=self._concurrency * 2)
-        queue = await channel.get_queue(queue_name, ensure=False)
 
-        async def on_message(message: AbstractIncomingMessage) -> None:
+        async def on_message(message: Delivery) -> None:
             self._queue.put_nowait((rank, next(self._order), message))
 
         # if the connection is lost, the hub restarts its broker side (hub.server.keep_serving)
-        await queue.consume(on_message)
+        await delivery.consume(channel, queue_name, on_message)
         await asyncio.Future()
 
     async def _work(self) -> None:

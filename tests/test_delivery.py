@@ -1,0 +1,86 @@
+"""The hub's consumer (hub.broker.delivery), on the real broker: a message reads as aio-pika's
+``IncomingMessage`` of it reads, is settled once, and not on a closed channel."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import aio_pika
+import pytest
+from aio_pika.exceptions import ChannelInvalidStateError, MessageProcessError
+
+from hub.broker import delivery
+from hub.broker.delivery import Delivery
+from hub.config import Settings
+
+
+async def _one(channel: aio_pika.abc.AbstractChannel, queue: str) -> Delivery:
+    got: asyncio.Queue[Delivery] = asyncio.Queue()
+    await delivery.consume(channel, queue, got.put)
+    async with asyncio.timeout(5):
+        return await got.get()
+
+
+async def test_a_delivery_reads_as_aio_pikas_message_of_it(settings: Settings) -> None:
+    connection = await aio_pika.connect(settings.amqp.url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        name = f"delivery-{uuid.uuid4().hex}"
+        await channel.declare_queue(name, exclusive=True)
+        at = dt.datetime(2026, 12, 5, 8, 30, tzinfo=dt.UTC)
+        message = aio_pika.Message(
+            b"<edXML/>",
+            message_id="m-1",
+            user_id=settings.amqp.user,
+            content_type="application/xml",
+            timestamp=at,
+            headers={"x-lienthong-submitter": "000.00.00.G22", "x-n": 7},
+        )
+        for _ in range(2):
+            await channel.default_exchange.publish(message, routing_key=name)
+        queue = await channel.get_queue(name)
+        theirs = await queue.get(timeout=5)
+        consumer = await connection.channel()
+        ours = await _one(consumer, name)
+        for field in ("body", "message_id", "user_id", "routing_key", "content_type", "headers"):
+            assert getattr(ours, field) == getattr(theirs, field), field
+        assert ours.timestamp is not None and theirs.timestamp is not None
+        assert ours.timestamp.replace(tzinfo=dt.UTC) == theirs.timestamp.replace(tzinfo=dt.UTC)
+        assert ours.delivery_tag == 1
+        await theirs.ack()
+
+        await ours.ack()
+        with pytest.raises(MessageProcessError):
+            await ours.ack()  # settled once: no second frame naming the tag
+        await asyncio.sleep(0.1)
+        assert not consumer.is_closed, "RabbitMQ closed the channel (a tag named twice)"
+    finally:
+        await connection.close()
+
+
+async def test_a_delivery_given_back_comes_again_and_a_closed_channel_is_said(
+    settings: Settings,
+) -> None:
+    connection = await aio_pika.connect(settings.amqp.url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        name = f"delivery-{uuid.uuid4().hex}"
+        await channel.declare_queue(name, exclusive=True)
+        await channel.default_exchange.publish(aio_pika.Message(b"x"), routing_key=name)
+        consumer = await connection.channel()
+        got: asyncio.Queue[Delivery] = asyncio.Queue()
+        await delivery.consume(consumer, name, got.put)
+        async with asyncio.timeout(5):
+            first = await got.get()
+            await first.nack(requeue=True)
+            again = await got.get()
+        assert again.body == b"x" and again.delivery_tag == 2
+        await consumer.close()
+        with pytest.raises(ChannelInvalidStateError):
+            _ = again.channel
+        with pytest.raises(ChannelInvalidStateError):
+            await again.ack()
+    finally:
+        await connection.close()
