@@ -9,6 +9,7 @@ import uuid
 
 import aio_pika
 import pytest
+import structlog
 from aio_pika.exceptions import ChannelInvalidStateError, MessageProcessError
 
 from hub.broker import delivery
@@ -82,5 +83,34 @@ async def test_a_delivery_given_back_comes_again_and_a_closed_channel_is_said(
             _ = again.channel
         with pytest.raises(ChannelInvalidStateError):
             await again.ack()
+    finally:
+        await connection.close()
+
+
+async def test_a_callback_that_fails_is_logged_and_the_next_message_still_comes(
+    settings: Settings,
+) -> None:
+    connection = await aio_pika.connect(settings.amqp.url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        name = f"delivery-{uuid.uuid4().hex}"
+        await channel.declare_queue(name, exclusive=True)
+        for body in (b"bad", b"good"):
+            await channel.default_exchange.publish(aio_pika.Message(body), routing_key=name)
+        consumer = await connection.channel()
+        good: asyncio.Future[Delivery] = asyncio.get_running_loop().create_future()
+
+        async def on_message(message: Delivery) -> None:
+            if message.body == b"bad":
+                raise RuntimeError("a bug in a consumer")
+            good.set_result(message)
+
+        with structlog.testing.capture_logs() as logs:
+            await delivery.consume(consumer, name, on_message)
+            async with asyncio.timeout(5):
+                await good
+        failed = [e for e in logs if e["log_level"] == "error"]
+        assert [e["event"] for e in failed] == ["consumer_failed"]
+        assert "a bug in a consumer" in failed[0]["error"] and failed[0]["queue"] == name
     finally:
         await connection.close()

@@ -20,9 +20,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import aiormq
+import structlog
 from aio_pika.abc import AbstractChannel
 from aio_pika.exceptions import ChannelInvalidStateError, MessageProcessError
 from aiormq.abc import DeliveredMessage
+
+log = structlog.get_logger(__name__)
 
 
 class Consumed(Protocol):
@@ -120,7 +123,10 @@ async def consume(
     underlay = await channel.get_underlay_channel()
 
     async def deliver(message: DeliveredMessage) -> None:
-        await callback(Delivery(message))
+        try:
+            await callback(Delivery(message))
+        except Exception as exc:  # aiormq keeps its tasks' errors to itself: say it here
+            log.error("consumer_failed", queue=queue, error=repr(exc))
 
     result = await underlay.basic_consume(queue=queue, consumer_callback=deliver)
     return str(result.consumer_tag)
