@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 
 import aio_pika
 import pytest
@@ -17,6 +19,23 @@ from hub.broker.delivery import Delivery
 from hub.config import Settings
 
 
+@contextlib.asynccontextmanager
+async def _queue_with(
+    settings: Settings, *messages: aio_pika.Message
+) -> AsyncIterator[tuple[aio_pika.abc.AbstractConnection, aio_pika.abc.AbstractChannel, str]]:
+    """A connection, a confirming channel and an exclusive queue holding ``messages``."""
+    connection = await aio_pika.connect(settings.amqp.url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        name = f"delivery-{uuid.uuid4().hex}"
+        await channel.declare_queue(name, exclusive=True)
+        for message in messages:
+            await channel.default_exchange.publish(message, routing_key=name)
+        yield connection, channel, name
+    finally:
+        await connection.close()
+
+
 async def _one(channel: aio_pika.abc.AbstractChannel, queue: str) -> Delivery:
     got: asyncio.Queue[Delivery] = asyncio.Queue()
     await delivery.consume(channel, queue, got.put)
@@ -25,22 +44,15 @@ async def _one(channel: aio_pika.abc.AbstractChannel, queue: str) -> Delivery:
 
 
 async def test_a_delivery_reads_as_aio_pikas_message_of_it(settings: Settings) -> None:
-    connection = await aio_pika.connect(settings.amqp.url)
-    try:
-        channel = await connection.channel(publisher_confirms=True)
-        name = f"delivery-{uuid.uuid4().hex}"
-        await channel.declare_queue(name, exclusive=True)
-        at = dt.datetime(2026, 12, 5, 8, 30, tzinfo=dt.UTC)
-        message = aio_pika.Message(
-            b"<edXML/>",
-            message_id="m-1",
-            user_id=settings.amqp.user,
-            content_type="application/xml",
-            timestamp=at,
-            headers={"x-lienthong-submitter": "000.00.00.G22", "x-n": 7},
-        )
-        for _ in range(2):
-            await channel.default_exchange.publish(message, routing_key=name)
+    message = aio_pika.Message(
+        b"<edXML/>",
+        message_id="m-1",
+        user_id=settings.amqp.user,
+        content_type="application/xml",
+        timestamp=dt.datetime(2026, 12, 5, 8, 30, tzinfo=dt.UTC),
+        headers={"x-lienthong-submitter": "000.00.00.G22", "x-n": 7},
+    )
+    async with _queue_with(settings, message, message) as (connection, channel, name):
         queue = await channel.get_queue(name)
         theirs = await queue.get(timeout=5)
         consumer = await connection.channel()
@@ -57,19 +69,12 @@ async def test_a_delivery_reads_as_aio_pikas_message_of_it(settings: Settings) -
             await ours.ack()  # settled once: no second frame naming the tag
         await asyncio.sleep(0.1)
         assert not consumer.is_closed, "RabbitMQ closed the channel (a tag named twice)"
-    finally:
-        await connection.close()
 
 
 async def test_a_delivery_given_back_comes_again_and_a_closed_channel_is_said(
     settings: Settings,
 ) -> None:
-    connection = await aio_pika.connect(settings.amqp.url)
-    try:
-        channel = await connection.channel(publisher_confirms=True)
-        name = f"delivery-{uuid.uuid4().hex}"
-        await channel.declare_queue(name, exclusive=True)
-        await channel.default_exchange.publish(aio_pika.Message(b"x"), routing_key=name)
+    async with _queue_with(settings, aio_pika.Message(b"x")) as (connection, _, name):
         consumer = await connection.channel()
         got: asyncio.Queue[Delivery] = asyncio.Queue()
         await delivery.consume(consumer, name, got.put)
@@ -83,20 +88,13 @@ async def test_a_delivery_given_back_comes_again_and_a_closed_channel_is_said(
             _ = again.channel
         with pytest.raises(ChannelInvalidStateError):
             await again.ack()
-    finally:
-        await connection.close()
 
 
 async def test_a_callback_that_fails_is_logged_and_the_next_message_still_comes(
     settings: Settings,
 ) -> None:
-    connection = await aio_pika.connect(settings.amqp.url)
-    try:
-        channel = await connection.channel(publisher_confirms=True)
-        name = f"delivery-{uuid.uuid4().hex}"
-        await channel.declare_queue(name, exclusive=True)
-        for body in (b"bad", b"good"):
-            await channel.default_exchange.publish(aio_pika.Message(body), routing_key=name)
+    bad, fine = aio_pika.Message(b"bad"), aio_pika.Message(b"good")
+    async with _queue_with(settings, bad, fine) as (connection, _, name):
         consumer = await connection.channel()
         good: asyncio.Future[Delivery] = asyncio.get_running_loop().create_future()
 
@@ -112,5 +110,3 @@ async def test_a_callback_that_fails_is_logged_and_the_next_message_still_comes(
         failed = [e for e in logs if e["log_level"] == "error"]
         assert [e["event"] for e in failed] == ["consumer_failed"]
         assert "a bug in a consumer" in failed[0]["error"] and failed[0]["queue"] == name
-    finally:
-        await connection.close()

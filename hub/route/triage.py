@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from typing import Any
 
 import structlog
@@ -63,17 +64,13 @@ class Triage:
     async def run(self) -> None:
         channel = await self._connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=self._in_flight)
-
-        async def on_message(message: Delivery) -> None:
-            # prefetch bounds how many are in flight; each moves on its own (aiormq runs each
-            # delivery in a task of its own, started in arrival order), except that one
-            # submitter's statuses wait for each other (the lock is asked for before the first
-            # wait, so in arrival order)
-            await self._move(channel, message)
-
-        # if the connection is lost, the hub restarts its broker side (hub.server.keep_serving)
+        # prefetch bounds how many are in flight; each moves on its own (aiormq runs each
+        # delivery in a task of its own, started in arrival order), except that one submitter's
+        # statuses wait for each other (the lock is asked for before the first wait, so in
+        # arrival order). If the connection is lost, the hub restarts its broker side
+        # (hub.server.keep_serving).
         for queue_name in (names.URGENT_INGRESS_QUEUE, names.INGRESS_QUEUE):
-            await delivery.consume(channel, queue_name, on_message)
+            await delivery.consume(channel, queue_name, functools.partial(self._move, channel))
         await asyncio.Future()
 
     async def _move(self, channel: AbstractChannel, message: Delivery) -> None:

@@ -58,7 +58,7 @@ class UrgentDocuments:
         return len(self._keys)
 
 
-def _header_values(head: bytes, kind: str = "status") -> dict[str, str]:
+def _header_values(head: bytes, kind: str) -> dict[str, str]:
     """Priority, or ResponseFor's OrganId and DocumentId, from MessageHeader in ``head``: fed to
     the parser :data:`FEED_BYTES` at a time, and no further once MessageHeader has ended (it
     comes first: a large package's attachments are not parsed here)."""
